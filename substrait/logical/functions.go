@@ -1,0 +1,69 @@
+package logical
+
+// Scalar functions of the logical plan, named as in the Substrait standard
+// extensions (extension file in parentheses). The binder emits only these
+// names, the native executor implements all of them, and the Substrait
+// producer/consumer map each to its extension URN. Arguments are already
+// coerced to the types listed; the binder inserts the casts.
+//
+// Arithmetic (functions_arithmetic[_decimal]): add, subtract, multiply,
+// divide, modulus, negate, abs, sign, power, sqrt, exp, ln, log10, floor,
+// ceil, round(x, digits int32). Operands share one type except for
+// decimals, whose result type follows DecimalResultType. Integer division
+// truncates; division by zero is an error for integers and decimals.
+// Date arithmetic: add(date32, interval) and subtract(date32, interval)
+// give date32 (timestamp for sub-day intervals); subtract(date32, date32)
+// gives int32 days; add(timestamp, interval).
+//
+// Comparison (functions_comparison): equal, not_equal, lt, lte, gt, gte,
+// is_null, is_not_null, is_distinct_from, is_not_distinct_from, between
+// (x, low, high inclusive), coalesce (variadic), nullif, greatest, least,
+// is_true, is_false, is_not_true, is_not_false.
+//
+// Boolean (functions_boolean): and, or (variadic, Kleene logic), not, xor.
+//
+// Strings (functions_string): concat (variadic; NULL if any argument is
+// NULL), like (x, pattern) and ilike (case-insensitive; Options["escape"]
+// optional), substring(x, start int64 1-based, [length int64]), upper,
+// lower, char_length, octet_length, trim, ltrim, rtrim (optional second
+// argument: characters), strpos(x, needle) (1-based, 0 when absent),
+// replace(x, from, to), starts_with, ends_with, contains, left, right,
+// lpad, rpad, reverse, repeat, split_part, regexp_match (bool).
+//
+// Date/time (functions_datetime): extract with Options["component"] in
+// YEAR, QUARTER, MONTH, DAY, DAY_OF_WEEK, DAY_OF_YEAR, WEEK, HOUR, MINUTE,
+// SECOND, EPOCH (result int64; EPOCH float64), date_trunc with
+// Options["unit"] in YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND
+// (result: the argument's type), current_date.
+//
+// Casts are Cast nodes, not calls. IN lists are InList nodes.
+
+// DecimalResultType gives the result type of a decimal arithmetic function
+// under the Substrait rules (functions_arithmetic_decimal.yaml), capped at
+// precision 38.
+func DecimalResultType(fn string, p1, s1, p2, s2 int32) (p, s int32) {
+	switch fn {
+	case "add", "subtract":
+		s = max(s1, s2)
+		p = max(p1-s1, p2-s2) + s + 1
+	case "multiply":
+		s = s1 + s2
+		p = p1 + p2 + 1
+	case "divide":
+		s = max(6, s1+p2+1)
+		p = p1 - s1 + s2 + s
+	case "modulus":
+		s = max(s1, s2)
+		p = min(p1-s1, p2-s2) + s
+	default:
+		p, s = max(p1, p2), max(s1, s2)
+	}
+	if p > MaxDecimalPrecision {
+		// Keep at least 6 digits of scale but give up scale before integer digits.
+		over := p - MaxDecimalPrecision
+		keep := min(s, int32(6))
+		s = max(s-over, keep)
+		p = MaxDecimalPrecision
+	}
+	return p, s
+}

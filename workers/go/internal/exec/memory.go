@@ -1,0 +1,107 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// ErrMemoryLimit is returned (wrapped) when an operator cannot reserve
+// memory under the query's limit and cannot spill.
+var ErrMemoryLimit = errors.New("memory limit exceeded")
+
+// MemoryPool accounts the memory that the operators of one query hold in
+// their state (hash tables, sort buffers, build sides). Operators reserve
+// before they grow and release when they free or spill. A limit of 0 means
+// unlimited.
+type MemoryPool struct {
+	mu       sync.Mutex
+	limit    int64
+	used     int64
+	peak     int64
+}
+
+// NewMemoryPool returns a pool with the given limit in bytes (0 = none).
+func NewMemoryPool(limit int64) *MemoryPool { return &MemoryPool{limit: limit} }
+
+// Limit is the configured limit in bytes (0 = none).
+func (m *MemoryPool) Limit() int64 { return m.limit }
+
+// TryReserve reserves n bytes, or returns an error wrapping ErrMemoryLimit
+// that names the consumer and the limit. Operators that can spill call it
+// and spill on failure.
+func (m *MemoryPool) TryReserve(consumer string, n int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.limit > 0 && m.used+n > m.limit {
+		return fmt.Errorf("%w: %s needs %d more bytes with %d of the %d byte limit in use (raise it with --memory-limit)",
+			ErrMemoryLimit, consumer, n, m.used, m.limit)
+	}
+	m.used += n
+	if m.used > m.peak {
+		m.peak = m.used
+	}
+	return nil
+}
+
+// Release returns n bytes to the pool.
+func (m *MemoryPool) Release(n int64) {
+	m.mu.Lock()
+	m.used -= n
+	if m.used < 0 {
+		m.used = 0
+	}
+	m.mu.Unlock()
+}
+
+// Used is the number of bytes reserved now.
+func (m *MemoryPool) Used() int64 { m.mu.Lock(); defer m.mu.Unlock(); return m.used }
+
+// Peak is the most bytes reserved at once.
+func (m *MemoryPool) Peak() int64 { m.mu.Lock(); defer m.mu.Unlock(); return m.peak }
+
+// Reservation tracks what one operator holds, so it can grow, shrink and
+// free everything at Close.
+type Reservation struct {
+	pool     *MemoryPool
+	consumer string
+	size     int64
+}
+
+// NewReservation starts an empty reservation for consumer.
+func (m *MemoryPool) NewReservation(consumer string) *Reservation {
+	return &Reservation{pool: m, consumer: consumer}
+}
+
+// Grow reserves n more bytes.
+func (r *Reservation) Grow(n int64) error {
+	if err := r.pool.TryReserve(r.consumer, n); err != nil {
+		return err
+	}
+	r.size += n
+	return nil
+}
+
+// Resize sets the reservation to n bytes.
+func (r *Reservation) Resize(n int64) error {
+	if n > r.size {
+		return r.Grow(n - r.size)
+	}
+	r.Shrink(r.size - n)
+	return nil
+}
+
+// Shrink releases n bytes.
+func (r *Reservation) Shrink(n int64) {
+	if n > r.size {
+		n = r.size
+	}
+	r.pool.Release(n)
+	r.size -= n
+}
+
+// Size is the bytes held.
+func (r *Reservation) Size() int64 { return r.size }
+
+// Free releases everything held.
+func (r *Reservation) Free() { r.Shrink(r.size) }
