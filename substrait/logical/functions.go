@@ -1,5 +1,11 @@
 package logical
 
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
 // Scalar functions of the logical plan, named as in the Substrait standard
 // extensions (extension file in parentheses). The binder emits only these
 // names, the native executor implements all of them, and the Substrait
@@ -66,4 +72,57 @@ func DecimalResultType(fn string, p1, s1, p2, s2 int32) (p, s int32) {
 		p = MaxDecimalPrecision
 	}
 	return p, s
+}
+
+// AggregateResultType is the result type of aggregate fn over an argument
+// of type arg (arg is ignored for count). The binder declares it and the
+// aggregate operator produces exactly it:
+//
+//	count, count(*)                  int64
+//	sum(int*)                        int64
+//	sum(decimal(p,s))                decimal(38,s)
+//	sum(float*)                      float64
+//	avg(int*), avg(float*)           float64
+//	avg(decimal(p,s))                decimal(min(38,p+4), min(38,s+4))
+//	min, max, any_value              the argument type
+//	stddev_*, var_*                  float64
+//	bool_and, bool_or                bool
+func AggregateResultType(fn string, arg arrow.DataType) (arrow.DataType, error) {
+	switch fn {
+	case "count":
+		return Int64, nil
+	case "min", "max", "any_value":
+		return arg, nil
+	case "bool_and", "bool_or":
+		if arg.ID() != arrow.BOOL {
+			return nil, fmt.Errorf("%s expects a boolean argument, got %s", fn, arg)
+		}
+		return Bool, nil
+	case "stddev_samp", "stddev_pop", "var_samp", "var_pop":
+		if !IsNumeric(arg) {
+			return nil, fmt.Errorf("%s expects a numeric argument, got %s", fn, arg)
+		}
+		return Float64, nil
+	case "sum":
+		switch {
+		case IsInteger(arg):
+			return Int64, nil
+		case IsFloat(arg):
+			return Float64, nil
+		case IsDecimal(arg):
+			_, s, _ := DecimalParams(arg)
+			return DecimalType(MaxDecimalPrecision, s), nil
+		}
+	case "avg":
+		switch {
+		case IsInteger(arg), IsFloat(arg):
+			return Float64, nil
+		case IsDecimal(arg):
+			p, s, _ := DecimalParams(arg)
+			return DecimalType(min(MaxDecimalPrecision, p+4), min(MaxDecimalPrecision, s+4)), nil
+		}
+	default:
+		return nil, fmt.Errorf("not supported: aggregate function %s", fn)
+	}
+	return nil, fmt.Errorf("%s does not accept an argument of type %s", fn, arg)
 }
