@@ -31,9 +31,9 @@ type Expr interface {
 
 // ColumnRef reads column Index of the input. Name is for display only.
 type ColumnRef struct {
-	Index    int
-	Name     string
-	T        arrow.DataType
+	Index     int
+	Name      string
+	T         arrow.DataType
 	CanBeNull bool
 }
 

@@ -145,9 +145,9 @@ func (s *Scan) WithProjection(p []int, filters []Expr) *Scan {
 	return &c
 }
 
-func (s *Scan) Schema() *Schema               { return s.schema }
-func (s *Scan) Children() []Plan              { return nil }
-func (s *Scan) WithChildren(_ []Plan) Plan    { return s }
+func (s *Scan) Schema() *Schema            { return s.schema }
+func (s *Scan) Children() []Plan           { return nil }
+func (s *Scan) WithChildren(_ []Plan) Plan { return s }
 func (s *Scan) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Scan: %s", s.Source.Name)

@@ -53,7 +53,7 @@ type TaskContext struct {
 	// Partitions is the target parallelism (number of partitions) for
 	// operators that repartition.
 	Partitions int
-	Metrics   *Metrics
+	Metrics    *Metrics
 }
 
 // NewTaskContext returns a context with the Go allocator, no memory limit

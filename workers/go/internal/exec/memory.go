@@ -15,10 +15,10 @@ var ErrMemoryLimit = errors.New("memory limit exceeded")
 // before they grow and release when they free or spill. A limit of 0 means
 // unlimited.
 type MemoryPool struct {
-	mu       sync.Mutex
-	limit    int64
-	used     int64
-	peak     int64
+	mu    sync.Mutex
+	limit int64
+	used  int64
+	peak  int64
 }
 
 // NewMemoryPool returns a pool with the given limit in bytes (0 = none).
