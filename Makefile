@@ -1,0 +1,74 @@
+# Arbalest — build, demo, test and benchmark.
+#
+#   make demo   set up, generate TPC-H (SF=0.1 by default) and run the 22 queries, verified
+#   make test   the whole test suite
+#   make bench  TPC-H SF 1 (BENCH_SF=10 for SF 10) against DuckDB and DataFusion
+
+SHELL := /bin/bash
+GO ?= go
+PYTHON ?= python3
+SF ?= 0.1
+BENCH_SF ?= 1
+VENV := .venv
+VPY := $(VENV)/bin/python
+BIN := bin/arbalest
+DATA := data
+SHARED_TPCH := ../shared/tpch
+
+# Pinned Python packages: oracles, peers and the TPC-H generator.
+PY_PACKAGES := pyarrow==26.0.1 duckdb==1.4.2 datafusion==55.0.0 tpchgen-cli==4.0.0
+
+export ARBALEST_VENV := $(abspath $(VENV))
+
+.PHONY: all build setup demo test test-go test-tpch bench proto clean fmt vet
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/arbalest
+
+$(VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check $(PY_PACKAGES)
+	touch $@
+
+setup: $(VENV)/.installed
+
+$(DATA)/sf%/.done: | setup build
+	$(BIN) tpch gen --sf $* --out $(DATA)/sf$*
+	touch $@
+
+demo: setup build $(DATA)/sf$(SF)/.done
+	$(BIN) tpch run --data $(DATA)/sf$(SF) --verify
+
+test: setup build test-go test-tpch
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+# TPC-H 22/22 verified against DuckDB at SF 0.1, and against the official
+# answers at SF 1 when ../shared/tpch is present.
+test-tpch: $(DATA)/sf0.1/.done
+	$(BIN) tpch run --data $(DATA)/sf0.1 --verify
+	@if [ -d $(SHARED_TPCH)/answers-sf1 ]; then \
+		$(MAKE) --no-print-directory $(DATA)/sf1/.done && \
+		$(BIN) tpch run --data $(DATA)/sf1 --verify --answers $(SHARED_TPCH)/answers-sf1; \
+	else echo "skipping SF 1 official answers: $(SHARED_TPCH) not present"; fi
+
+bench: setup build $(DATA)/sf$(BENCH_SF)/.done
+	$(VPY) -m pip install --quiet --disable-pip-version-check matplotlib==3.11.2
+	$(VPY) benchmarks/tpch_bench.py --arbalest $(BIN) --data $(DATA)/sf$(BENCH_SF) --sf $(BENCH_SF) --out docs/benchmarks.md
+
+# Regenerates the committed Go code of the protos (buf.yaml at the root).
+proto:
+	GOBIN=$(abspath bin) GOFLAGS= $(GO) install github.com/bufbuild/buf/cmd/buf@v1.50.0
+	GOBIN=$(abspath bin) GOFLAGS= $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	PATH=$(abspath bin):$$PATH bin/buf lint
+	PATH=$(abspath bin):$$PATH bin/buf generate
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin $(DATA)
