@@ -16,6 +16,8 @@ type OperatorMetrics struct {
 	// PeakMem is the largest reservation the node held, in bytes.
 	PeakMem atomic.Int64
 	Spills  atomic.Int64
+	// Bytes is the number of bytes a scan read from storage.
+	Bytes atomic.Int64
 }
 
 // Metrics maps plan nodes to their counters.

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/arbalest/arbalest/substrait/producer"
+)
+
+func cmdSubstrait(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: arbalest substrait from-sql|run [flags]")
+	}
+	fs := flag.NewFlagSet("substrait "+args[0], flag.ContinueOnError)
+	var sf sessionFlags
+	sf.add(fs)
+	format := fs.String("format", "table", "output format of run: table, csv, json, parquet or arrow")
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitError(2)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("substrait %s: expected one argument", args[0])
+	}
+	s, err := sf.session(ctx)
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "from-sql":
+		p, err := s.PlanSQL(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		js, err := producer.ToJSON(p)
+		if err != nil {
+			return err
+		}
+		fmt.Println(string(js))
+		return nil
+	case "run":
+		if err := checkFormat(*format); err != nil {
+			return err
+		}
+		b, err := os.ReadFile(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		stream, err := s.RunSubstrait(ctx, b)
+		if err != nil {
+			return err
+		}
+		defer stream.Close()
+		_, err = writeResult(ctx, os.Stdout, *format, stream)
+		return err
+	}
+	return fmt.Errorf("unknown substrait command %q (from-sql, run)", args[0])
+}

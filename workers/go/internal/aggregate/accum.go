@@ -1,0 +1,908 @@
+package aggregate
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/arbalest/arbalest/substrait/logical"
+)
+
+// accumulator holds the state of one aggregate for every group. Groups are
+// dense ids; resize grows the state to n groups with empty values.
+//
+// update folds raw argument values in: rows i of arg with group gids[i],
+// for i in sel, or for every row when sel is nil (then arg has no nulls in
+// the rows used). arg is nil for count(*). merge folds rows of partial state
+// columns in (the layout of stateFields). final and state build the
+// result, or the partial state columns, of the groups ids, in that order.
+type accumulator interface {
+	resize(n int)
+	update(arg arrow.Array, gids []uint32, sel []int32) error
+	merge(states []arrow.Array, gids []uint32) error
+	final(alloc memory.Allocator, ids []uint32) (arrow.Array, error)
+	state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, error)
+	// size is the bytes of state held.
+	size() int64
+	reset()
+}
+
+// errOverflow is wrapped by arithmetic overflow errors.
+var errOverflow = errors.New("numeric overflow")
+
+func grow[T any](s []T, n int) []T {
+	if n <= len(s) {
+		return s
+	}
+	if n <= cap(s) {
+		old := len(s)
+		s = s[:n]
+		clear(s[old:])
+		return s
+	}
+	ns := make([]T, n, max(n, 2*cap(s), 16))
+	copy(ns, s)
+	return ns
+}
+
+// ---- count ----
+
+type countAcc struct{ c []int64 }
+
+func (a *countAcc) resize(n int) { a.c = grow(a.c, n) }
+func (a *countAcc) update(_ arrow.Array, gids []uint32, sel []int32) error {
+	c := a.c
+	if sel == nil {
+		for _, g := range gids {
+			c[g]++
+		}
+		return nil
+	}
+	for _, i := range sel {
+		c[gids[i]]++
+	}
+	return nil
+}
+func (a *countAcc) merge(states []arrow.Array, gids []uint32) error {
+	v := fixedValues[int64](states[0])
+	c := a.c
+	for i, g := range gids {
+		c[g] += v[i]
+	}
+	return nil
+}
+func (a *countAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error) {
+	return gatherFixed(alloc, arrow.PrimitiveTypes.Int64, a.c, nil, ids), nil
+}
+func (a *countAcc) state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, error) {
+	x, err := a.final(alloc, ids)
+	return []arrow.Array{x}, err
+}
+func (a *countAcc) size() int64 { return int64(cap(a.c)) * 8 }
+func (a *countAcc) reset()      { a.c = nil }
+
+// ---- sum of integers ----
+
+type integer interface {
+	~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64
+}
+
+type sumIntAcc struct {
+	s   []int64
+	set []bool
+}
+
+func (a *sumIntAcc) resize(n int) { a.s = grow(a.s, n); a.set = grow(a.set, n) }
+
+func sumInts[T integer](sums []int64, set []bool, vals []T, gids []uint32, sel []int32) bool {
+	var of int64
+	if sel == nil {
+		for i, g := range gids {
+			s, v := sums[g], int64(vals[i])
+			r := s + v
+			of |= (s ^ r) & (v ^ r)
+			sums[g] = r
+			set[g] = true
+		}
+	} else {
+		for _, i := range sel {
+			g := gids[i]
+			s, v := sums[g], int64(vals[i])
+			r := s + v
+			of |= (s ^ r) & (v ^ r)
+			sums[g] = r
+			set[g] = true
+		}
+	}
+	return of < 0
+}
+
+func (a *sumIntAcc) update(arg arrow.Array, gids []uint32, sel []int32) error {
+	var of bool
+	switch arg.DataType().ID() {
+	case arrow.INT8:
+		of = sumInts(a.s, a.set, fixedValues[int8](arg), gids, sel)
+	case arrow.INT16:
+		of = sumInts(a.s, a.set, fixedValues[int16](arg), gids, sel)
+	case arrow.INT32:
+		of = sumInts(a.s, a.set, fixedValues[int32](arg), gids, sel)
+	case arrow.INT64:
+		of = sumInts(a.s, a.set, fixedValues[int64](arg), gids, sel)
+	case arrow.UINT8:
+		of = sumInts(a.s, a.set, fixedValues[uint8](arg), gids, sel)
+	case arrow.UINT16:
+		of = sumInts(a.s, a.set, fixedValues[uint16](arg), gids, sel)
+	case arrow.UINT32:
+		of = sumInts(a.s, a.set, fixedValues[uint32](arg), gids, sel)
+	case arrow.UINT64:
+		vals := fixedValues[uint64](arg)
+		for _, v := range vals {
+			if v > math.MaxInt64 {
+				return fmt.Errorf("%w: sum of %s: value %d exceeds int64", errOverflow, arg.DataType(), v)
+			}
+		}
+		of = sumInts(a.s, a.set, vals, gids, sel)
+	default:
+		return fmt.Errorf("sum: unexpected argument type %s", arg.DataType())
+	}
+	if of {
+		return fmt.Errorf("%w: sum of %s overflowed int64", errOverflow, arg.DataType())
+	}
+	return nil
+}
+
+func (a *sumIntAcc) merge(states []arrow.Array, gids []uint32) error {
+	var buf []int32
+	sel := validRows(states[0], buf)
+	if sumInts(a.s, a.set, fixedValues[int64](states[0]), gids, sel) {
+		return fmt.Errorf("%w: sum overflowed int64", errOverflow)
+	}
+	return nil
+}
+func (a *sumIntAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error) {
+	return gatherFixed(alloc, arrow.PrimitiveTypes.Int64, a.s, a.set, ids), nil
+}
+func (a *sumIntAcc) state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, error) {
+	x, err := a.final(alloc, ids)
+	return []arrow.Array{x}, err
+}
+func (a *sumIntAcc) size() int64 { return int64(cap(a.s))*8 + int64(cap(a.set)) }
+func (a *sumIntAcc) reset()      { a.s, a.set = nil, nil }
+
+// ---- sum of floats ----
+
+type sumFloatAcc struct {
+	s   []float64
+	set []bool
+}
+
+func (a *sumFloatAcc) resize(n int) { a.s = grow(a.s, n); a.set = grow(a.set, n) }
+
+func sumFloats[T float32 | float64](sums []float64, set []bool, vals []T, gids []uint32, sel []int32) {
+	if sel == nil {
+		for i, g := range gids {
+			sums[g] += float64(vals[i])
+			set[g] = true
+		}
+		return
+	}
+	for _, i := range sel {
+		g := gids[i]
+		sums[g] += float64(vals[i])
+		set[g] = true
+	}
+}
+
+func (a *sumFloatAcc) update(arg arrow.Array, gids []uint32, sel []int32) error {
+	switch arg.DataType().ID() {
+	case arrow.FLOAT32:
+		sumFloats(a.s, a.set, fixedValues[float32](arg), gids, sel)
+	case arrow.FLOAT64:
+		sumFloats(a.s, a.set, fixedValues[float64](arg), gids, sel)
+	default:
+		return fmt.Errorf("sum: unexpected argument type %s", arg.DataType())
+	}
+	return nil
+}
+func (a *sumFloatAcc) merge(states []arrow.Array, gids []uint32) error {
+	sumFloats(a.s, a.set, fixedValues[float64](states[0]), gids, validRows(states[0], nil))
+	return nil
+}
+func (a *sumFloatAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error) {
+	return gatherFixed(alloc, arrow.PrimitiveTypes.Float64, a.s, a.set, ids), nil
+}
+func (a *sumFloatAcc) state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, error) {
+	x, err := a.final(alloc, ids)
+	return []arrow.Array{x}, err
+}
+func (a *sumFloatAcc) size() int64 { return int64(cap(a.s))*8 + int64(cap(a.set)) }
+func (a *sumFloatAcc) reset()      { a.s, a.set = nil, nil }
+
+// ---- exact sum into 128 bits (decimals; integers for avg) ----
+
+// sumWideAcc sums decimals (and, for avg, integers) exactly in 128 bits.
+// Its result and state type is decimal(38, scale).
+type sumWideAcc struct {
+	s   []int128
+	set []bool
+	typ *arrow.Decimal128Type
+	// part holds per-batch int64 partial sums for few groups (see
+	// sumNarrow); it is all zero between batches.
+	part []int64
+}
+
+// narrowGroups is the most groups for which a batch is summed into int64
+// partials first (folding them costs one pass over the groups per batch).
+const narrowGroups = 4096
+
+// sumNarrow adds a batch of values of at most maxAbs in magnitude into
+// int64 partials, which cannot overflow when len(rows) * maxAbs < 2^63,
+// then folds the partials into the 128-bit sums. It reports false (doing
+// nothing) when that bound does not hold or there are too many groups.
+func sumNarrow[T integer](a *sumWideAcc, vals []T, maxAbs uint64, gids []uint32, sel []int32) bool {
+	n := len(gids)
+	if sel != nil {
+		n = len(sel)
+	}
+	ng := len(a.s)
+	if ng > narrowGroups || maxAbs == 0 || uint64(n) > math.MaxInt64/maxAbs {
+		return false
+	}
+	a.part = grow(a.part, ng)
+	part, set := a.part[:ng], a.set
+	if sel == nil {
+		for i, g := range gids {
+			part[g] += int64(vals[i])
+			set[g] = true
+		}
+	} else {
+		for _, i := range sel {
+			g := gids[i]
+			part[g] += int64(vals[i])
+			set[g] = true
+		}
+	}
+	for g, v := range part {
+		if v != 0 {
+			s := &a.s[g]
+			lo, carry := bits.Add64(s.lo, uint64(v), 0)
+			s.lo = lo
+			s.hi += v>>63 + int64(carry)
+			part[g] = 0
+		}
+	}
+	return true
+}
+
+// maxAbsOf bounds the magnitude of values of type t (0: no useful bound).
+func maxAbsOf(t arrow.DataType) uint64 {
+	switch t.ID() {
+	case arrow.INT8, arrow.UINT8:
+		return 1 << 8
+	case arrow.INT16, arrow.UINT16:
+		return 1 << 16
+	case arrow.INT32, arrow.UINT32:
+		return 1 << 32
+	case arrow.DECIMAL64:
+		p := t.(*arrow.Decimal64Type).Precision
+		if p < 19 {
+			return uint64(pow10[p])
+		}
+	}
+	return 0
+}
+
+func (a *sumWideAcc) resize(n int) { a.s = grow(a.s, n); a.set = grow(a.set, n) }
+
+func sumSmall[T integer](sums []int128, set []bool, vals []T, gids []uint32, sel []int32) {
+	if sel == nil {
+		for i, g := range gids {
+			v := int64(vals[i])
+			s := &sums[g]
+			lo, carry := bits.Add64(s.lo, uint64(v), 0)
+			s.lo = lo
+			s.hi += v>>63 + int64(carry)
+			set[g] = true
+		}
+		return
+	}
+	for _, i := range sel {
+		g := gids[i]
+		v := int64(vals[i])
+		s := &sums[g]
+		lo, carry := bits.Add64(s.lo, uint64(v), 0)
+		s.lo = lo
+		s.hi += v>>63 + int64(carry)
+		set[g] = true
+	}
+}
+
+func sumWide(sums []int128, set []bool, vals []int128, gids []uint32, sel []int32) bool {
+	of := false
+	if sel == nil {
+		for i, g := range gids {
+			r, o := sums[g].add(vals[i])
+			sums[g] = r
+			of = of || o
+			set[g] = true
+		}
+		return of
+	}
+	for _, i := range sel {
+		g := gids[i]
+		r, o := sums[g].add(vals[i])
+		sums[g] = r
+		of = of || o
+		set[g] = true
+	}
+	return of
+}
+
+func (a *sumWideAcc) update(arg arrow.Array, gids []uint32, sel []int32) error {
+	switch arg.DataType().ID() {
+	case arrow.DECIMAL64:
+		if sumNarrow(a, fixedValues[int64](arg), maxAbsOf(arg.DataType()), gids, sel) {
+			return nil
+		}
+	case arrow.INT32:
+		if sumNarrow(a, fixedValues[int32](arg), maxAbsOf(arg.DataType()), gids, sel) {
+			return nil
+		}
+	}
+	switch arg.DataType().ID() {
+	case arrow.INT32:
+		sumSmall(a.s, a.set, fixedValues[int32](arg), gids, sel)
+	case arrow.DECIMAL64, arrow.INT64:
+		sumSmall(a.s, a.set, fixedValues[int64](arg), gids, sel)
+	case arrow.INT8:
+		sumSmall(a.s, a.set, fixedValues[int8](arg), gids, sel)
+	case arrow.INT16:
+		sumSmall(a.s, a.set, fixedValues[int16](arg), gids, sel)
+	case arrow.UINT8:
+		sumSmall(a.s, a.set, fixedValues[uint8](arg), gids, sel)
+	case arrow.UINT16:
+		sumSmall(a.s, a.set, fixedValues[uint16](arg), gids, sel)
+	case arrow.UINT32:
+		sumSmall(a.s, a.set, fixedValues[uint32](arg), gids, sel)
+	case arrow.UINT64:
+		for _, v := range fixedValues[uint64](arg) {
+			if v > math.MaxInt64 {
+				return fmt.Errorf("%w: value %d of %s exceeds int64", errOverflow, v, arg.DataType())
+			}
+		}
+		sumSmall(a.s, a.set, fixedValues[uint64](arg), gids, sel)
+	case arrow.DECIMAL128:
+		if sumWide(a.s, a.set, fixedValues[int128](arg), gids, sel) {
+			return fmt.Errorf("%w: sum of %s exceeds 128 bits", errOverflow, arg.DataType())
+		}
+	default:
+		return fmt.Errorf("sum: unexpected argument type %s", arg.DataType())
+	}
+	return nil
+}
+
+func (a *sumWideAcc) merge(states []arrow.Array, gids []uint32) error {
+	if sumWide(a.s, a.set, fixedValues[int128](states[0]), gids, validRows(states[0], nil)) {
+		return fmt.Errorf("%w: sum exceeds 128 bits", errOverflow)
+	}
+	return nil
+}
+
+func (a *sumWideAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error) {
+	for _, id := range ids {
+		if a.set[id] && !a.s[id].fits38() {
+			return nil, fmt.Errorf("%w: sum %s does not fit %s", errOverflow, a.s[id].big(), a.typ)
+		}
+	}
+	return gatherFixed(alloc, a.typ, a.s, a.set, ids), nil
+}
+func (a *sumWideAcc) state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, error) {
+	// Partial sums may exceed 38 digits transiently; the state keeps all
+	// 128 bits.
+	return []arrow.Array{gatherFixed(alloc, a.typ, a.s, a.set, ids)}, nil
+}
+func (a *sumWideAcc) size() int64 {
+	return int64(cap(a.s))*16 + int64(cap(a.set)) + int64(cap(a.part))*8
+}
+func (a *sumWideAcc) reset() { a.s, a.set, a.part = nil, nil, nil }
+
+// ---- avg ----
+
+// avgAcc keeps a sum (float64, or 128-bit exact for integers and
+// decimals) and a count; its state is [sum, count].
+type avgAcc struct {
+	sum    accumulator // *sumFloatAcc or *sumWideAcc
+	cnt    countAcc
+	result arrow.DataType
+	kind   int   // avgFloat, avgInt, avgDecimal
+	shift  int32 // result scale - argument scale (decimals)
+}
+
+const (
+	avgFloat = iota
+	avgInt
+	avgDecimal
+)
+
+func (a *avgAcc) resize(n int) { a.sum.resize(n); a.cnt.resize(n) }
+func (a *avgAcc) update(arg arrow.Array, gids []uint32, sel []int32) error {
+	if err := a.sum.update(arg, gids, sel); err != nil {
+		return err
+	}
+	return a.cnt.update(nil, gids, sel)
+}
+func (a *avgAcc) merge(states []arrow.Array, gids []uint32) error {
+	if err := a.sum.merge(states[:1], gids); err != nil {
+		return err
+	}
+	return a.cnt.merge(states[1:], gids)
+}
+func (a *avgAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error) {
+	cnt := a.cnt.c
+	set := make([]bool, 0, len(ids))
+	local := make([]uint32, len(ids))
+	for j, id := range ids {
+		set = append(set, cnt[id] > 0)
+		local[j] = uint32(j)
+	}
+	switch a.kind {
+	case avgFloat:
+		s := a.sum.(*sumFloatAcc).s
+		out := make([]float64, len(ids))
+		for j, id := range ids {
+			if cnt[id] > 0 {
+				out[j] = s[id] / float64(cnt[id])
+			}
+		}
+		return gatherFixed(alloc, arrow.PrimitiveTypes.Float64, out, set, local), nil
+	case avgInt:
+		s := a.sum.(*sumWideAcc).s
+		out := make([]float64, len(ids))
+		for j, id := range ids {
+			if cnt[id] > 0 {
+				out[j] = s[id].float() / float64(cnt[id])
+			}
+		}
+		return gatherFixed(alloc, arrow.PrimitiveTypes.Float64, out, set, local), nil
+	}
+	s := a.sum.(*sumWideAcc).s
+	out := make([]int128, len(ids))
+	for j, id := range ids {
+		if cnt[id] > 0 {
+			out[j] = divRound(s[id], a.shift, cnt[id])
+		}
+	}
+	if d, ok := a.result.(*arrow.Decimal64Type); ok {
+		o64 := make([]int64, len(out))
+		for j, v := range out {
+			if !v.fitsInt64() {
+				return nil, fmt.Errorf("%w: avg does not fit %s", errOverflow, d)
+			}
+			o64[j] = int64(v.lo)
+		}
+		return gatherFixed(alloc, a.result, o64, set, local), nil
+	}
+	for j, v := range out {
+		if set[j] && !v.fits38() {
+			return nil, fmt.Errorf("%w: avg does not fit %s", errOverflow, a.result)
+		}
+	}
+	return gatherFixed(alloc, a.result, out, set, local), nil
+}
+func (a *avgAcc) state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, error) {
+	s, err := a.sum.state(alloc, ids)
+	if err != nil {
+		return nil, err
+	}
+	c, _ := a.cnt.state(alloc, ids)
+	return append(s, c...), nil
+}
+func (a *avgAcc) size() int64 { return a.sum.size() + a.cnt.size() }
+func (a *avgAcc) reset()      { a.sum.reset(); a.cnt.reset() }
+
+// ---- min, max, any_value ----
+
+type pickOp int
+
+const (
+	pickMin pickOp = iota
+	pickMax
+	pickAny
+)
+
+type ordered interface {
+	integer | ~float32 | ~float64
+}
+
+// minMaxAcc keeps one fixed-width value per group (T is the Arrow value
+// type of typ).
+type minMaxAcc[T ordered] struct {
+	v   []T
+	set []bool
+	op  pickOp
+	typ arrow.DataType
+}
+
+func (a *minMaxAcc[T]) resize(n int) { a.v = grow(a.v, n); a.set = grow(a.set, n) }
+
+func (a *minMaxAcc[T]) update(arg arrow.Array, gids []uint32, sel []int32) error {
+	vals := fixedValues[T](arg)
+	v, set := a.v, a.set
+	switch a.op {
+	case pickMin:
+		if sel == nil {
+			for i, g := range gids {
+				if x := vals[i]; !set[g] || x < v[g] {
+					v[g], set[g] = x, true
+				}
+			}
+		} else {
+			for _, i := range sel {
+				g := gids[i]
+				if x := vals[i]; !set[g] || x < v[g] {
+					v[g], set[g] = x, true
+				}
+			}
+		}
+	case pickMax:
+		if sel == nil {
+			for i, g := range gids {
+				if x := vals[i]; !set[g] || x > v[g] {
+					v[g], set[g] = x, true
+				}
+			}
+		} else {
+			for _, i := range sel {
+				g := gids[i]
+				if x := vals[i]; !set[g] || x > v[g] {
+					v[g], set[g] = x, true
+				}
+			}
+		}
+	default:
+		if sel == nil {
+			for i, g := range gids {
+				if !set[g] {
+					v[g], set[g] = vals[i], true
+				}
+			}
+		} else {
+			for _, i := range sel {
+				if g := gids[i]; !set[g] {
+					v[g], set[g] = vals[i], true
+				}
+			}
+		}
+	}
+	return nil
+}
+func (a *minMaxAcc[T]) merge(states []arrow.Array, gids []uint32) error {
+	if sel := validRows(states[0], nil); sel == nil || len(sel) > 0 {
+		return a.update(states[0], gids, sel)
+	}
+	return nil
+}
+func (a *minMaxAcc[T]) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error) {
+	return gatherFixed(alloc, a.typ, a.v, a.set, ids), nil
+}
+func (a *minMaxAcc[T]) state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, error) {
+	x, err := a.final(alloc, ids)
+	return []arrow.Array{x}, err
+}
+func (a *minMaxAcc[T]) size() int64 {
+	var z T
+	return int64(cap(a.v))*int64(unsafe.Sizeof(z)) + int64(cap(a.set))
+}
+func (a *minMaxAcc[T]) reset() { a.v, a.set = nil, nil }
+
+// minMaxWideAcc is min/max/any_value over decimal128 (and other 16-byte
+// values compared as signed 128-bit integers).
+type minMaxWideAcc struct {
+	v   []int128
+	set []bool
+	op  pickOp
+	typ arrow.DataType
+}
+
+func (a *minMaxWideAcc) resize(n int) { a.v = grow(a.v, n); a.set = grow(a.set, n) }
+func (a *minMaxWideAcc) update(arg arrow.Array, gids []uint32, sel []int32) error {
+	vals := fixedValues[int128](arg)
+	one := func(i int32, g uint32) {
+		x := vals[i]
+		if !a.set[g] || (a.op == pickMin && x.less(a.v[g])) || (a.op == pickMax && a.v[g].less(x)) {
+			a.v[g], a.set[g] = x, true
+		}
+	}
+	if sel == nil {
+		for i, g := range gids {
+			one(int32(i), g)
+		}
+	} else {
+		for _, i := range sel {
+			one(i, gids[i])
+		}
+	}
+	return nil
+}
+func (a *minMaxWideAcc) merge(states []arrow.Array, gids []uint32) error {
+	if sel := validRows(states[0], nil); sel == nil || len(sel) > 0 {
+		return a.update(states[0], gids, sel)
+	}
+	return nil
+}
+func (a *minMaxWideAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error) {
+	return gatherFixed(alloc, a.typ, a.v, a.set, ids), nil
+}
+func (a *minMaxWideAcc) state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, error) {
+	x, err := a.final(alloc, ids)
+	return []arrow.Array{x}, err
+}
+func (a *minMaxWideAcc) size() int64 { return int64(cap(a.v))*16 + int64(cap(a.set)) }
+func (a *minMaxWideAcc) reset()      { a.v, a.set = nil, nil }
+
+// minMaxBytesAcc is min/max/any_value over strings and binaries; each
+// group's value is its own byte slice, reused as the value changes.
+type minMaxBytesAcc struct {
+	v     [][]byte
+	set   []bool
+	op    pickOp
+	typ   arrow.DataType
+	bytes int64
+}
+
+func (a *minMaxBytesAcc) resize(n int) { a.v = grow(a.v, n); a.set = grow(a.set, n) }
+func (a *minMaxBytesAcc) update(arg arrow.Array, gids []uint32, sel []int32) error {
+	col := newBytesCol(arg)
+	one := func(i int, g uint32) {
+		x := col.at(i)
+		if !a.set[g] || (a.op == pickMin && bytes.Compare(x, a.v[g]) < 0) || (a.op == pickMax && bytes.Compare(x, a.v[g]) > 0) {
+			old := cap(a.v[g])
+			a.v[g] = append(a.v[g][:0], x...)
+			a.bytes += int64(cap(a.v[g]) - old)
+			a.set[g] = true
+		}
+	}
+	if sel == nil {
+		for i, g := range gids {
+			one(i, g)
+		}
+	} else {
+		for _, i := range sel {
+			one(int(i), gids[i])
+		}
+	}
+	return nil
+}
+func (a *minMaxBytesAcc) merge(states []arrow.Array, gids []uint32) error {
+	if sel := validRows(states[0], nil); sel == nil || len(sel) > 0 {
+		return a.update(states[0], gids, sel)
+	}
+	return nil
+}
+func (a *minMaxBytesAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error) {
+	return gatherBytes(alloc, a.typ, a.v, a.set, ids), nil
+}
+func (a *minMaxBytesAcc) state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, error) {
+	x, err := a.final(alloc, ids)
+	return []arrow.Array{x}, err
+}
+func (a *minMaxBytesAcc) size() int64 { return int64(cap(a.v))*24 + int64(cap(a.set)) + a.bytes }
+func (a *minMaxBytesAcc) reset() {
+	a.v, a.set, a.bytes = nil, nil, 0
+}
+
+// ---- booleans: bool_and, bool_or, min, max, any_value ----
+
+type boolOp int
+
+const (
+	boolAnd boolOp = iota
+	boolOr
+	boolAny
+)
+
+type boolAcc struct {
+	v   []bool
+	set []bool
+	op  boolOp
+}
+
+func (a *boolAcc) resize(n int) { a.v = grow(a.v, n); a.set = grow(a.set, n) }
+func (a *boolAcc) update(arg arrow.Array, gids []uint32, sel []int32) error {
+	bm, off := boolValues(arg)
+	v, set := a.v, a.set
+	one := func(i int, g uint32) {
+		x := bitutil.BitIsSet(bm, off+i)
+		switch {
+		case !set[g]:
+			v[g], set[g] = x, true
+		case a.op == boolAnd:
+			v[g] = v[g] && x
+		case a.op == boolOr:
+			v[g] = v[g] || x
+		}
+	}
+	if sel == nil {
+		for i, g := range gids {
+			one(i, g)
+		}
+	} else {
+		for _, i := range sel {
+			one(int(i), gids[i])
+		}
+	}
+	return nil
+}
+func (a *boolAcc) merge(states []arrow.Array, gids []uint32) error {
+	if sel := validRows(states[0], nil); sel == nil || len(sel) > 0 {
+		return a.update(states[0], gids, sel)
+	}
+	return nil
+}
+func (a *boolAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error) {
+	return gatherBool(alloc, a.v, a.set, ids), nil
+}
+func (a *boolAcc) state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, error) {
+	x, err := a.final(alloc, ids)
+	return []arrow.Array{x}, err
+}
+func (a *boolAcc) size() int64 { return int64(cap(a.v)) + int64(cap(a.set)) }
+func (a *boolAcc) reset()      { a.v, a.set = nil, nil }
+
+// ---- variance and standard deviation ----
+
+// varAcc keeps count, mean and the sum of squared deviations (Welford),
+// merged with Chan's formula; its state is [count int64, mean, m2].
+type varAcc struct {
+	n       []int64
+	mean    []float64
+	m2      []float64
+	fn      aggFunc
+	scratch []float64
+}
+
+func (a *varAcc) resize(n int) {
+	a.n, a.mean, a.m2 = grow(a.n, n), grow(a.mean, n), grow(a.m2, n)
+}
+
+func (a *varAcc) update(arg arrow.Array, gids []uint32, sel []int32) error {
+	x, err := toFloat64(arg, a.scratch)
+	if err != nil {
+		return err
+	}
+	a.scratch = x
+	one := func(i int, g uint32) {
+		a.n[g]++
+		d := x[i] - a.mean[g]
+		a.mean[g] += d / float64(a.n[g])
+		a.m2[g] += d * (x[i] - a.mean[g])
+	}
+	if sel == nil {
+		for i, g := range gids {
+			one(i, g)
+		}
+	} else {
+		for _, i := range sel {
+			one(int(i), gids[i])
+		}
+	}
+	return nil
+}
+
+func (a *varAcc) merge(states []arrow.Array, gids []uint32) error {
+	nb := fixedValues[int64](states[0])
+	mb := fixedValues[float64](states[1])
+	m2b := fixedValues[float64](states[2])
+	for i, g := range gids {
+		if nb[i] == 0 {
+			continue
+		}
+		na := a.n[g]
+		n := na + nb[i]
+		d := mb[i] - a.mean[g]
+		a.mean[g] += d * float64(nb[i]) / float64(n)
+		a.m2[g] += m2b[i] + d*d*float64(na)*float64(nb[i])/float64(n)
+		a.n[g] = n
+	}
+	return nil
+}
+
+func (a *varAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error) {
+	out := make([]float64, len(ids))
+	set := make([]bool, len(ids))
+	local := make([]uint32, len(ids))
+	for j, id := range ids {
+		local[j] = uint32(j)
+		n := float64(a.n[id])
+		var v float64
+		switch a.fn {
+		case fnVarSamp, fnStddevSamp:
+			if n < 2 {
+				continue
+			}
+			v = a.m2[id] / (n - 1)
+		default:
+			if n < 1 {
+				continue
+			}
+			v = a.m2[id] / n
+		}
+		if v < 0 {
+			v = 0
+		}
+		if a.fn == fnStddevSamp || a.fn == fnStddevPop {
+			v = math.Sqrt(v)
+		}
+		out[j], set[j] = v, true
+	}
+	return gatherFixed(alloc, arrow.PrimitiveTypes.Float64, out, set, local), nil
+}
+
+func (a *varAcc) state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, error) {
+	return []arrow.Array{
+		gatherFixed(alloc, arrow.PrimitiveTypes.Int64, a.n, nil, ids),
+		gatherFixed(alloc, arrow.PrimitiveTypes.Float64, a.mean, nil, ids),
+		gatherFixed(alloc, arrow.PrimitiveTypes.Float64, a.m2, nil, ids),
+	}, nil
+}
+func (a *varAcc) size() int64 { return int64(cap(a.n)+cap(a.mean)+cap(a.m2)) * 8 }
+func (a *varAcc) reset()      { a.n, a.mean, a.m2 = nil, nil, nil }
+
+func convertFloat[T integer | float32 | float64](dst []float64, src []T, scale float64) {
+	for i, v := range src {
+		dst[i] = float64(v) / scale
+	}
+}
+
+// toFloat64 converts a numeric array to float64 values (decimals by their
+// scale); NULL rows get unspecified values.
+func toFloat64(a arrow.Array, buf []float64) ([]float64, error) {
+	n := a.Len()
+	if cap(buf) < n {
+		buf = make([]float64, n)
+	}
+	buf = buf[:n]
+	switch a.DataType().ID() {
+	case arrow.INT8:
+		convertFloat(buf, fixedValues[int8](a), 1)
+	case arrow.INT16:
+		convertFloat(buf, fixedValues[int16](a), 1)
+	case arrow.INT32:
+		convertFloat(buf, fixedValues[int32](a), 1)
+	case arrow.INT64:
+		convertFloat(buf, fixedValues[int64](a), 1)
+	case arrow.UINT8:
+		convertFloat(buf, fixedValues[uint8](a), 1)
+	case arrow.UINT16:
+		convertFloat(buf, fixedValues[uint16](a), 1)
+	case arrow.UINT32:
+		convertFloat(buf, fixedValues[uint32](a), 1)
+	case arrow.UINT64:
+		convertFloat(buf, fixedValues[uint64](a), 1)
+	case arrow.FLOAT32:
+		convertFloat(buf, fixedValues[float32](a), 1)
+	case arrow.FLOAT64:
+		copy(buf, fixedValues[float64](a))
+	case arrow.DECIMAL64, arrow.DECIMAL128:
+		_, s, _ := logical.DecimalParams(a.DataType())
+		scale := math.Pow10(int(s))
+		switch a.DataType().ID() {
+		case arrow.DECIMAL64:
+			convertFloat(buf, fixedValues[int64](a), scale)
+		default:
+			for i, v := range fixedValues[int128](a) {
+				buf[i] = v.float() / scale
+			}
+		}
+	default:
+		return nil, fmt.Errorf("expected a numeric argument, got %s", a.DataType())
+	}
+	return buf, nil
+}

@@ -1,0 +1,530 @@
+// Package aggregate is the native executor's hash aggregation operator.
+//
+// One node type, HashAggregate, runs in three modes. Single groups raw
+// input rows and produces the final result. Partial groups raw input rows
+// and produces intermediate states; Final merges those states into the
+// final result. The physical planner builds
+//
+//	partial := NewHashAggregate(scan, Partial, groupBy, names, sets, aggs, aggNames)
+//	shuffle := exec.NewRepartition(partial, hash of partial.KeyColumns(), n)
+//	final   := NewFinalAggregate(shuffle, partial)
+//
+// where the Final node's input may be the Partial node itself or anything
+// that passes its rows through unchanged (repartition, coalesce, an
+// exchange). With no group keys, the Final node must see all partial rows
+// in one partition (coalesce first).
+//
+// The Partial output is: the group columns (named and typed as in the final
+// output), then, when grouping sets are given, "__grouping_id" int64, then
+// the state columns of each aggregate in order (see PartialSchema). State
+// columns are named "<aggName>.<part>":
+//
+//	count                    count int64
+//	sum(int), sum(float)     sum int64 / float64 (NULL: no rows)
+//	sum(decimal(p,s))        sum decimal(38,s), all 128 bits kept
+//	avg(float)               sum float64, count int64
+//	avg(int)                 sum decimal(38,0) (exact), count int64
+//	avg(decimal(p,s))        sum decimal(38,s), count int64
+//	min, max, any_value      value (the argument type)
+//	var_*, stddev_*          count int64, mean float64, m2 float64
+//	bool_and, bool_or        value bool
+//	f(DISTINCT x)            distinct list<x>: the distinct values of the group
+//
+// (DISTINCT is ignored for min, max, any_value, bool_and and bool_or.)
+//
+// Memory: the hash table and the states are reserved in the task's memory
+// pool. Past the limit a Partial node emits what it holds and starts over;
+// Single and Final nodes spill their states, partitioned by key hash, to
+// Arrow IPC files under TaskContext.SpillDir and merge each partition at
+// the end (recursively, with other hash bits, if a partition is still too
+// large).
+package aggregate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/arbalest/arbalest/substrait/logical"
+	"github.com/arbalest/arbalest/workers/go/internal/exec"
+	"github.com/arbalest/arbalest/workers/go/internal/expr"
+	"github.com/arbalest/arbalest/workers/go/internal/hashkey"
+)
+
+// Mode says what a HashAggregate consumes and produces.
+type Mode int
+
+const (
+	// Partial consumes input rows and produces partial states per group.
+	Partial Mode = iota
+	// Final consumes the output of a Partial node and produces results.
+	Final
+	// Single consumes input rows and produces results.
+	Single
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Partial:
+		return "Partial"
+	case Final:
+		return "Final"
+	case Single:
+		return "Single"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// GroupingIDName is the name of the grouping-id column.
+const GroupingIDName = "__grouping_id"
+
+type aggFunc int
+
+const (
+	fnCount aggFunc = iota
+	fnSum
+	fnAvg
+	fnMin
+	fnMax
+	fnAnyValue
+	fnVarSamp
+	fnVarPop
+	fnStddevSamp
+	fnStddevPop
+	fnBoolAnd
+	fnBoolOr
+)
+
+var funcNames = map[string]aggFunc{
+	"count": fnCount, "sum": fnSum, "avg": fnAvg, "min": fnMin, "max": fnMax,
+	"any_value": fnAnyValue, "var_samp": fnVarSamp, "var_pop": fnVarPop,
+	"stddev_samp": fnStddevSamp, "stddev_pop": fnStddevPop,
+	"bool_and": fnBoolAnd, "bool_or": fnBoolOr,
+}
+
+// aggSpec is one aggregate, resolved.
+type aggSpec struct {
+	call     *logical.AggregateCall
+	name     string
+	fn       aggFunc
+	distinct bool
+	argType  arrow.DataType // nil for count(*)
+	result   arrow.DataType
+	states   []arrow.Field
+}
+
+// HashAggregate is the hash aggregation plan node. Build it with
+// NewHashAggregate or NewFinalAggregate.
+type HashAggregate struct {
+	input      exec.Node
+	mode       Mode
+	groupBy    []logical.Expr
+	groupNames []string
+	sets       [][]int
+	aggs       []*logical.AggregateCall
+	aggNames   []string
+
+	specs      []aggSpec
+	groupTypes []arrow.DataType
+	keyTypes   []arrow.DataType // groupTypes, then int64 grouping id with sets
+	setIDs     []int64          // grouping id of each set
+	partial    *arrow.Schema
+	final      *arrow.Schema
+}
+
+var _ exec.Node = (*HashAggregate)(nil)
+
+// NewHashAggregate builds an aggregation of input. groupBy, groupNames,
+// sets, aggs and aggNames are those of logical.Aggregate (expressions bound
+// to the schema of the rows being aggregated); the output is the group
+// columns, one column per aggregate with exactly its logical result type,
+// and "__grouping_id" when sets are given. With no group keys the result is
+// one row, even for empty input.
+//
+// In Final mode the same arguments as for the Partial node are passed
+// (still bound to the Partial node's input) and input must produce the
+// Partial node's output schema; NewFinalAggregate does this.
+func NewHashAggregate(input exec.Node, mode Mode, groupBy []logical.Expr, groupNames []string, sets [][]int,
+	aggs []*logical.AggregateCall, aggNames []string) (*HashAggregate, error) {
+	if mode != Partial && mode != Final && mode != Single {
+		return nil, fmt.Errorf("aggregate: unknown mode %d", int(mode))
+	}
+	if input == nil {
+		return nil, fmt.Errorf("aggregate: nil input")
+	}
+	if len(groupNames) != len(groupBy) {
+		return nil, fmt.Errorf("aggregate: %d group names for %d group keys", len(groupNames), len(groupBy))
+	}
+	if len(aggNames) != len(aggs) {
+		return nil, fmt.Errorf("aggregate: %d aggregate names for %d aggregates", len(aggNames), len(aggs))
+	}
+	n := &HashAggregate{input: input, mode: mode, groupBy: groupBy, groupNames: groupNames, sets: sets,
+		aggs: aggs, aggNames: aggNames}
+	if len(sets) > 0 {
+		if len(groupBy) > 62 {
+			return nil, fmt.Errorf("aggregate: grouping sets over %d keys (at most 62)", len(groupBy))
+		}
+		for si, s := range sets {
+			var id int64 = 1<<len(groupBy) - 1
+			for _, k := range s {
+				if k < 0 || k >= len(groupBy) {
+					return nil, fmt.Errorf("aggregate: grouping set %d refers to key %d of %d", si, k, len(groupBy))
+				}
+				id &^= 1 << k
+			}
+			n.setIDs = append(n.setIDs, id)
+		}
+	}
+	var pf, ff []arrow.Field
+	for i, g := range groupBy {
+		if g == nil {
+			return nil, fmt.Errorf("aggregate: group key %d is nil", i)
+		}
+		t := g.Type()
+		if err := hashkey.Supported(t); err != nil {
+			return nil, fmt.Errorf("aggregate: group key %s: %w", groupNames[i], err)
+		}
+		n.groupTypes = append(n.groupTypes, t)
+		f := arrow.Field{Name: groupNames[i], Type: t, Nullable: g.Nullable() || len(sets) > 0}
+		pf = append(pf, f)
+		ff = append(ff, f)
+	}
+	n.keyTypes = append([]arrow.DataType(nil), n.groupTypes...)
+	gidField := arrow.Field{Name: GroupingIDName, Type: arrow.PrimitiveTypes.Int64}
+	if len(sets) > 0 {
+		n.keyTypes = append(n.keyTypes, arrow.PrimitiveTypes.Int64)
+		pf = append(pf, gidField)
+	}
+	for i, a := range aggs {
+		s, err := resolve(a, aggNames[i])
+		if err != nil {
+			return nil, fmt.Errorf("aggregate %s: %w", aggNames[i], err)
+		}
+		n.specs = append(n.specs, s)
+		pf = append(pf, s.states...)
+		ff = append(ff, arrow.Field{Name: aggNames[i], Type: s.result, Nullable: a.Nullable()})
+	}
+	if len(sets) > 0 {
+		ff = append(ff, gidField)
+	}
+	n.partial = arrow.NewSchema(pf, nil)
+	n.final = arrow.NewSchema(ff, nil)
+
+	in := input.Schema()
+	if mode == Final {
+		if err := sameTypes(in, n.partial); err != nil {
+			return nil, fmt.Errorf("aggregate: Final input does not match the partial layout: %w", err)
+		}
+	} else {
+		// Check that the expressions compile against the input.
+		if _, err := compileAll(n, in, memory.DefaultAllocator); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// NewFinalAggregate builds the Final node that merges the output of
+// partial (a Partial-mode node), read through input (partial itself or a
+// node passing its rows through, such as a repartition on KeyColumns).
+func NewFinalAggregate(input exec.Node, partial *HashAggregate) (*HashAggregate, error) {
+	if partial == nil || partial.mode != Partial {
+		return nil, fmt.Errorf("aggregate: NewFinalAggregate needs a Partial node")
+	}
+	return NewHashAggregate(input, Final, partial.groupBy, partial.groupNames, partial.sets, partial.aggs, partial.aggNames)
+}
+
+func sameTypes(got, want *arrow.Schema) error {
+	if got.NumFields() != want.NumFields() {
+		return fmt.Errorf("%d columns, want %d (%s)", got.NumFields(), want.NumFields(), want)
+	}
+	for i := range want.Fields() {
+		if !arrow.TypeEqual(got.Field(i).Type, want.Field(i).Type) {
+			return fmt.Errorf("column %d (%s) is %s, want %s", i, want.Field(i).Name, got.Field(i).Type, want.Field(i).Type)
+		}
+	}
+	return nil
+}
+
+// resolve checks an aggregate call and works out its state layout.
+func resolve(a *logical.AggregateCall, name string) (aggSpec, error) {
+	if a == nil {
+		return aggSpec{}, fmt.Errorf("nil aggregate call")
+	}
+	fn, ok := funcNames[a.Func]
+	if !ok {
+		return aggSpec{}, fmt.Errorf("not supported: aggregate function %s", a.Func)
+	}
+	s := aggSpec{call: a, name: name, fn: fn, distinct: a.Distinct}
+	switch {
+	case fn == fnCount && len(a.Args) == 0:
+		if a.Distinct {
+			return s, fmt.Errorf("count(DISTINCT *) is not valid")
+		}
+	case len(a.Args) == 1:
+		s.argType = a.Args[0].Type()
+	default:
+		return s, fmt.Errorf("%s takes one argument, got %d", a.Func, len(a.Args))
+	}
+	res, err := logical.AggregateResultType(a.Func, s.argType)
+	if err != nil {
+		return s, err
+	}
+	if a.T != nil && !arrow.TypeEqual(a.T, res) {
+		return s, fmt.Errorf("declared type %s, but %s(%s) gives %s", a.T, a.Func, s.argType, res)
+	}
+	s.result = res
+	if a.Filter != nil && a.Filter.Type().ID() != arrow.BOOL {
+		return s, fmt.Errorf("FILTER condition has type %s, want boolean", a.Filter.Type())
+	}
+	switch fn {
+	case fnMin, fnMax, fnAnyValue, fnBoolAnd, fnBoolOr:
+		s.distinct = false
+	}
+	if s.distinct {
+		if err := hashkey.Supported(s.argType); err != nil {
+			return s, fmt.Errorf("DISTINCT argument: %w", err)
+		}
+	}
+	// Validate the argument type by building an accumulator once.
+	if _, err := s.newAcc(); err != nil {
+		return s, err
+	}
+	field := func(part string, t arrow.DataType, nullable bool) arrow.Field {
+		return arrow.Field{Name: name + "." + part, Type: t, Nullable: nullable}
+	}
+	i64, f64 := arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Float64
+	switch {
+	case s.distinct:
+		s.states = []arrow.Field{field("distinct", arrow.ListOf(s.argType), false)}
+	case fn == fnCount:
+		s.states = []arrow.Field{field("count", i64, false)}
+	case fn == fnSum:
+		s.states = []arrow.Field{field("sum", res, true)}
+	case fn == fnAvg:
+		s.states = []arrow.Field{field("sum", avgSumType(s.argType), true), field("count", i64, false)}
+	case fn == fnVarSamp || fn == fnVarPop || fn == fnStddevSamp || fn == fnStddevPop:
+		s.states = []arrow.Field{field("count", i64, false), field("mean", f64, false), field("m2", f64, false)}
+	default:
+		s.states = []arrow.Field{field("value", res, true)}
+	}
+	return s, nil
+}
+
+func avgSumType(arg arrow.DataType) arrow.DataType {
+	switch {
+	case logical.IsFloat(arg):
+		return arrow.PrimitiveTypes.Float64
+	case logical.IsDecimal(arg):
+		_, s, _ := logical.DecimalParams(arg)
+		return &arrow.Decimal128Type{Precision: logical.MaxDecimalPrecision, Scale: s}
+	}
+	return &arrow.Decimal128Type{Precision: logical.MaxDecimalPrecision, Scale: 0}
+}
+
+// newAcc builds an empty accumulator for the aggregate.
+func (s *aggSpec) newAcc() (accumulator, error) {
+	base, err := s.baseAcc()
+	if err != nil || !s.distinct {
+		return base, err
+	}
+	return newDistinctAcc(base, s.argType)
+}
+
+func (s *aggSpec) baseAcc() (accumulator, error) {
+	arg := s.argType
+	switch s.fn {
+	case fnCount:
+		return &countAcc{}, nil
+	case fnSum:
+		switch {
+		case logical.IsInteger(arg):
+			return &sumIntAcc{}, nil
+		case logical.IsFloat(arg):
+			return &sumFloatAcc{}, nil
+		case logical.IsDecimal(arg):
+			return &sumWideAcc{typ: s.result.(*arrow.Decimal128Type)}, nil
+		}
+	case fnAvg:
+		switch {
+		case logical.IsFloat(arg):
+			return &avgAcc{sum: &sumFloatAcc{}, kind: avgFloat, result: s.result}, nil
+		case logical.IsInteger(arg):
+			return &avgAcc{sum: &sumWideAcc{typ: avgSumType(arg).(*arrow.Decimal128Type)}, kind: avgInt, result: s.result}, nil
+		case logical.IsDecimal(arg):
+			_, as, _ := logical.DecimalParams(arg)
+			_, rs, _ := logical.DecimalParams(s.result)
+			return &avgAcc{sum: &sumWideAcc{typ: avgSumType(arg).(*arrow.Decimal128Type)}, kind: avgDecimal,
+				result: s.result, shift: rs - as}, nil
+		}
+	case fnMin, fnMax, fnAnyValue:
+		op := map[aggFunc]pickOp{fnMin: pickMin, fnMax: pickMax, fnAnyValue: pickAny}[s.fn]
+		return pickAcc(arg, op)
+	case fnVarSamp, fnVarPop, fnStddevSamp, fnStddevPop:
+		if logical.IsNumeric(arg) {
+			return &varAcc{fn: s.fn}, nil
+		}
+	case fnBoolAnd:
+		return &boolAcc{op: boolAnd}, nil
+	case fnBoolOr:
+		return &boolAcc{op: boolOr}, nil
+	}
+	return nil, fmt.Errorf("%s does not accept an argument of type %s", s.call.Func, arg)
+}
+
+// pickAcc builds min/max/any_value for a type.
+func pickAcc(t arrow.DataType, op pickOp) (accumulator, error) {
+	switch t.ID() {
+	case arrow.BOOL:
+		bop := map[pickOp]boolOp{pickMin: boolAnd, pickMax: boolOr, pickAny: boolAny}[op]
+		return &boolAcc{op: bop}, nil
+	case arrow.INT8:
+		return &minMaxAcc[int8]{op: op, typ: t}, nil
+	case arrow.INT16:
+		return &minMaxAcc[int16]{op: op, typ: t}, nil
+	case arrow.INT32, arrow.DATE32, arrow.TIME32:
+		return &minMaxAcc[int32]{op: op, typ: t}, nil
+	case arrow.INT64, arrow.DATE64, arrow.TIME64, arrow.TIMESTAMP, arrow.DURATION, arrow.DECIMAL64:
+		return &minMaxAcc[int64]{op: op, typ: t}, nil
+	case arrow.UINT8:
+		return &minMaxAcc[uint8]{op: op, typ: t}, nil
+	case arrow.UINT16:
+		return &minMaxAcc[uint16]{op: op, typ: t}, nil
+	case arrow.UINT32:
+		return &minMaxAcc[uint32]{op: op, typ: t}, nil
+	case arrow.UINT64:
+		return &minMaxAcc[uint64]{op: op, typ: t}, nil
+	case arrow.FLOAT32:
+		return &minMaxAcc[float32]{op: op, typ: t}, nil
+	case arrow.FLOAT64:
+		return &minMaxAcc[float64]{op: op, typ: t}, nil
+	case arrow.DECIMAL128:
+		return &minMaxWideAcc{op: op, typ: t}, nil
+	case arrow.INTERVAL_MONTH_DAY_NANO:
+		if op == pickAny {
+			return &minMaxWideAcc{op: op, typ: t}, nil
+		}
+	case arrow.STRING, arrow.BINARY, arrow.LARGE_STRING, arrow.LARGE_BINARY:
+		return &minMaxBytesAcc{op: op, typ: t}, nil
+	}
+	return nil, fmt.Errorf("%s does not accept an argument of type %s", [...]string{"min", "max", "any_value"}[op], t)
+}
+
+// Schema is the output schema (the partial layout in Partial mode).
+func (n *HashAggregate) Schema() *arrow.Schema {
+	if n.mode == Partial {
+		return n.partial
+	}
+	return n.final
+}
+
+// PartialSchema is the layout of the Partial node's output and the Final
+// node's input.
+func (n *HashAggregate) PartialSchema() *arrow.Schema { return n.partial }
+
+// KeyColumns are the positions, in the partial layout, of the columns that
+// identify a group: the group columns and, with grouping sets, the grouping
+// id. Rows with equal values there must reach the same Final partition.
+func (n *HashAggregate) KeyColumns() []int {
+	out := make([]int, len(n.keyTypes))
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// Mode is the node's mode.
+func (n *HashAggregate) Mode() Mode { return n.mode }
+
+// Children is the input.
+func (n *HashAggregate) Children() []exec.Node { return []exec.Node{n.input} }
+
+// Partitions equals the input's partition count.
+func (n *HashAggregate) Partitions() int { return n.input.Partitions() }
+
+// String is the EXPLAIN line.
+func (n *HashAggregate) String() string {
+	gs := make([]string, len(n.groupBy))
+	for i, g := range n.groupBy {
+		gs[i] = g.String()
+	}
+	as := make([]string, len(n.aggs))
+	for i, a := range n.aggs {
+		as[i] = a.String() + " AS " + n.aggNames[i]
+	}
+	s := fmt.Sprintf("HashAggregate: mode=%s, groupBy=[%s], aggr=[%s]", n.mode, strings.Join(gs, ", "), strings.Join(as, ", "))
+	if len(n.sets) > 0 {
+		s += fmt.Sprintf(", sets=%v", n.sets)
+	}
+	return s
+}
+
+// compiled holds the evaluators of a raw-input aggregation.
+type compiled struct {
+	groups  []expr.Evaluator
+	args    []expr.Evaluator // nil entry for count(*)
+	filters []expr.Evaluator // nil entry without FILTER
+}
+
+func compileAll(n *HashAggregate, in *arrow.Schema, alloc memory.Allocator) (*compiled, error) {
+	c := &compiled{}
+	for i, g := range n.groupBy {
+		e, err := expr.Compile(g, in, alloc)
+		if err != nil {
+			return nil, fmt.Errorf("aggregate: group key %s: %w", n.groupNames[i], err)
+		}
+		if !arrow.TypeEqual(e.Type(), n.groupTypes[i]) {
+			return nil, fmt.Errorf("aggregate: group key %s evaluates to %s, declared %s", n.groupNames[i], e.Type(), n.groupTypes[i])
+		}
+		c.groups = append(c.groups, e)
+	}
+	for i, s := range n.specs {
+		var arg, filter expr.Evaluator
+		var err error
+		if len(s.call.Args) == 1 {
+			if arg, err = expr.Compile(s.call.Args[0], in, alloc); err != nil {
+				return nil, fmt.Errorf("aggregate %s: argument: %w", n.aggNames[i], err)
+			}
+			if !arrow.TypeEqual(arg.Type(), s.argType) {
+				return nil, fmt.Errorf("aggregate %s: argument evaluates to %s, declared %s", n.aggNames[i], arg.Type(), s.argType)
+			}
+		}
+		if s.call.Filter != nil {
+			if filter, err = expr.Compile(s.call.Filter, in, alloc); err != nil {
+				return nil, fmt.Errorf("aggregate %s: filter: %w", n.aggNames[i], err)
+			}
+		}
+		c.args = append(c.args, arg)
+		c.filters = append(c.filters, filter)
+	}
+	return c, nil
+}
+
+// Execute starts partition p.
+func (n *HashAggregate) Execute(ctx context.Context, p int, tc *exec.TaskContext) (exec.Stream, error) {
+	if tc == nil {
+		tc = exec.NewTaskContext()
+	}
+	var comp *compiled
+	if n.mode != Final {
+		var err error
+		if comp, err = compileAll(n, n.input.Schema(), allocOf(tc)); err != nil {
+			return nil, err
+		}
+	}
+	in, err := n.input.Execute(ctx, p, tc)
+	if err != nil {
+		return nil, err
+	}
+	return newStream(n, in, comp, tc), nil
+}
+
+func allocOf(tc *exec.TaskContext) memory.Allocator {
+	if tc.Alloc == nil {
+		return memory.DefaultAllocator
+	}
+	return tc.Alloc
+}

@@ -1,0 +1,466 @@
+package aggregate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/arbalest/arbalest/workers/go/internal/exec"
+	"github.com/arbalest/arbalest/workers/go/internal/hashkey"
+)
+
+// core is the grouping state of one aggregation: the hash table of group
+// keys and one accumulator per aggregate. It consumes either raw rows
+// (Partial, Single) or partial states (Final, and the merge of spilled
+// partitions) and emits either final values or partial states.
+type core struct {
+	node     *HashAggregate
+	tc       *exec.TaskContext
+	alloc    memory.Allocator
+	comp     *compiled // raw input only
+	rawIn    bool
+	finalOut bool
+	level    int // spill recursion depth (partition hash bits used so far)
+
+	nokeys  bool
+	table   *hashkey.Table
+	ngroups int
+	accs    []accumulator
+
+	keys     hashkey.Keys
+	hashes   []uint64
+	gids     []uint32
+	sels     [][]int32
+	keyArrs  []arrow.Array
+	nullArrs []arrow.Array // per group column, all-NULL, of nullLen rows
+	gidArrs  []arrow.Array // per grouping set, constant, of nullLen rows
+	nullLen  int
+
+	res     *exec.Reservation
+	metrics *exec.OperatorMetrics
+	spill   *spiller
+}
+
+func newCore(n *HashAggregate, tc *exec.TaskContext, comp *compiled, rawIn, finalOut bool, level int, metrics *exec.OperatorMetrics) (*core, error) {
+	c := &core{node: n, tc: tc, alloc: allocOf(tc), comp: comp, rawIn: rawIn, finalOut: finalOut, level: level,
+		nokeys: len(n.keyTypes) == 0, metrics: metrics}
+	pool := tc.Mem
+	if pool == nil {
+		pool = exec.NewMemoryPool(0)
+	}
+	c.res = pool.NewReservation(fmt.Sprintf("HashAggregate(%s)", n.mode))
+	if !c.nokeys {
+		t, err := hashkey.NewTable(n.keyTypes)
+		if err != nil {
+			return nil, err
+		}
+		c.table = t
+	}
+	for i := range n.specs {
+		a, err := n.specs[i].newAcc()
+		if err != nil {
+			return nil, err
+		}
+		c.accs = append(c.accs, a)
+	}
+	c.sels = make([][]int32, len(n.specs))
+	if c.nokeys {
+		c.setGroups(1)
+	}
+	if rawIn && len(n.sets) > 0 {
+		// Empty grouping sets produce their row even without input.
+		for si, s := range n.sets {
+			if len(s) == 0 {
+				if err := c.lookupSet(nil, si, 1); err != nil {
+					c.close()
+					return nil, err
+				}
+			}
+		}
+	}
+	return c, nil
+}
+
+func (c *core) setGroups(n int) {
+	if n <= c.ngroups {
+		return
+	}
+	c.ngroups = n
+	for _, a := range c.accs {
+		a.resize(n)
+	}
+}
+
+// lookup maps the key rows to group ids in c.gids.
+func (c *core) lookup(keys []arrow.Array, n int) error {
+	c.gids = grow(c.gids[:0], n)
+	if c.nokeys {
+		clear(c.gids)
+		return nil
+	}
+	if err := c.keys.Reset(keys); err != nil {
+		return err
+	}
+	c.hashes = grow(c.hashes[:0], n)
+	c.keys.Hash(c.hashes)
+	if err := c.table.FindOrInsert(&c.keys, c.hashes, c.gids); err != nil {
+		return err
+	}
+	c.setGroups(c.table.Len())
+	return nil
+}
+
+// setArrays returns the all-NULL column j and the grouping-id column of set
+// si for n rows, cached for the batch length.
+func (c *core) setArrays(n int) {
+	if c.nullLen == n && c.nullArrs != nil {
+		return
+	}
+	c.releaseSetArrays()
+	c.nullLen = n
+	for _, t := range c.node.groupTypes {
+		c.nullArrs = append(c.nullArrs, array.MakeArrayOfNull(c.alloc, t, n))
+	}
+	for _, id := range c.node.setIDs {
+		b := array.NewInt64Builder(c.alloc)
+		b.Reserve(n)
+		for i := 0; i < n; i++ {
+			b.UnsafeAppend(id)
+		}
+		c.gidArrs = append(c.gidArrs, b.NewArray())
+		b.Release()
+	}
+}
+
+func (c *core) releaseSetArrays() {
+	for _, a := range c.nullArrs {
+		a.Release()
+	}
+	for _, a := range c.gidArrs {
+		a.Release()
+	}
+	c.nullArrs, c.gidArrs = nil, nil
+}
+
+// lookupSet looks up the keys of grouping set si: the set's group columns
+// from cols, NULL for the others, then the set's grouping id.
+func (c *core) lookupSet(cols []arrow.Array, si, n int) error {
+	c.setArrays(n)
+	keys := c.keyArrs[:0]
+	for range c.node.groupTypes {
+		keys = append(keys, nil)
+	}
+	for j := range keys {
+		keys[j] = c.nullArrs[j]
+	}
+	for _, j := range c.node.sets[si] {
+		keys[j] = cols[j]
+	}
+	keys = append(keys, c.gidArrs[si])
+	c.keyArrs = keys
+	return c.lookup(keys, n)
+}
+
+// selection computes the rows an aggregate sees: those where the argument
+// is not NULL and the filter is true. nil means every row.
+func selection(arg, filter arrow.Array, n int, buf []int32) []int32 {
+	if filter == nil {
+		if arg == nil || arg.NullN() == 0 {
+			return nil
+		}
+		return validRows(arg, buf)
+	}
+	if buf == nil {
+		buf = make([]int32, 0, n)
+	}
+	buf = buf[:0]
+	if filter.DataType().ID() != arrow.BOOL {
+		return buf // a NULL-typed filter is never true
+	}
+	fb, foff := boolValues(filter)
+	fd := filter.Data()
+	var fvalid []byte
+	if filter.NullN() > 0 {
+		fvalid = fd.Buffers()[0].Bytes()
+	}
+	var avalid []byte
+	aoff := 0
+	argAllNull := false
+	if arg != nil && arg.NullN() > 0 {
+		if arg.DataType().ID() == arrow.NULL || arg.Data().Buffers()[0] == nil {
+			argAllNull = true
+		} else {
+			avalid = arg.Data().Buffers()[0].Bytes()
+			aoff = arg.Data().Offset()
+		}
+	}
+	if argAllNull {
+		return buf
+	}
+	for i := 0; i < n; i++ {
+		if !bitutil.BitIsSet(fb, foff+i) || (fvalid != nil && !bitutil.BitIsSet(fvalid, foff+i)) {
+			continue
+		}
+		if avalid != nil && !bitutil.BitIsSet(avalid, aoff+i) {
+			continue
+		}
+		buf = append(buf, int32(i))
+	}
+	return buf
+}
+
+// consume folds one input batch in.
+func (c *core) consume(ctx context.Context, b arrow.RecordBatch) error {
+	n := int(b.NumRows())
+	if n == 0 {
+		return nil
+	}
+	if !c.rawIn {
+		return c.consumeStates(b, n)
+	}
+	var owned []arrow.Array
+	defer func() {
+		for _, a := range owned {
+			if a != nil {
+				a.Release()
+			}
+		}
+	}()
+	eval := func(e interface {
+		Eval(context.Context, arrow.RecordBatch) (arrow.Array, error)
+	}) (arrow.Array, error) {
+		a, err := e.Eval(ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		owned = append(owned, a)
+		if a.Len() != n {
+			return nil, fmt.Errorf("aggregate: expression produced %d rows for a batch of %d", a.Len(), n)
+		}
+		return a, nil
+	}
+	cols := make([]arrow.Array, len(c.comp.groups))
+	for i, e := range c.comp.groups {
+		a, err := eval(e)
+		if err != nil {
+			return err
+		}
+		cols[i] = a
+	}
+	args := make([]arrow.Array, len(c.accs))
+	for i := range c.accs {
+		var arg, filter arrow.Array
+		var err error
+		if e := c.comp.args[i]; e != nil {
+			if arg, err = eval(e); err != nil {
+				return err
+			}
+		}
+		if e := c.comp.filters[i]; e != nil {
+			if filter, err = eval(e); err != nil {
+				return err
+			}
+		}
+		args[i] = arg
+		c.sels[i] = selection(arg, filter, n, c.sels[i])
+	}
+	update := func() error {
+		for i, a := range c.accs {
+			sel := c.sels[i]
+			if sel != nil && len(sel) == 0 {
+				continue
+			}
+			if err := a.update(args[i], c.gids[:n], sel); err != nil {
+				return fmt.Errorf("aggregate %s: %w", c.node.aggNames[i], err)
+			}
+		}
+		return nil
+	}
+	if len(c.node.sets) == 0 {
+		if err := c.lookup(cols, n); err != nil {
+			return err
+		}
+		return update()
+	}
+	for si := range c.node.sets {
+		if err := c.lookupSet(cols, si, n); err != nil {
+			return err
+		}
+		if err := update(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consumeStates merges a batch in the partial layout.
+func (c *core) consumeStates(b arrow.RecordBatch, n int) error {
+	nk := len(c.node.keyTypes)
+	cols := b.Columns()
+	if len(cols) != c.node.partial.NumFields() {
+		return fmt.Errorf("aggregate: partial batch has %d columns, want %d", len(cols), c.node.partial.NumFields())
+	}
+	if err := c.lookup(cols[:nk], n); err != nil {
+		return err
+	}
+	pos := nk
+	for i, a := range c.accs {
+		k := len(c.node.specs[i].states)
+		if err := a.merge(cols[pos:pos+k], c.gids[:n]); err != nil {
+			return fmt.Errorf("aggregate %s: %w", c.node.aggNames[i], err)
+		}
+		pos += k
+	}
+	return nil
+}
+
+// stateSize is the bytes the grouping state holds.
+func (c *core) stateSize() int64 {
+	var n int64
+	if c.table != nil {
+		n += c.table.MemSize()
+	}
+	for _, a := range c.accs {
+		n += a.size()
+	}
+	return n + int64(cap(c.gids))*4 + int64(cap(c.hashes))*8
+}
+
+// account reserves the state size; it reports false when the memory limit
+// was hit (the state must then be emitted or spilled).
+func (c *core) account() (bool, error) {
+	err := c.res.Resize(c.stateSize())
+	if c.metrics != nil {
+		c.metrics.RecordPeak(c.res.Size())
+	}
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, exec.ErrMemoryLimit) {
+		return false, nil
+	}
+	return false, err
+}
+
+// reset drops every group (after emitting or spilling them).
+func (c *core) reset() {
+	if c.table != nil {
+		c.table.Reset()
+	}
+	for _, a := range c.accs {
+		a.reset()
+	}
+	c.ngroups = 0
+	if c.nokeys {
+		c.setGroups(1)
+	}
+	_ = c.res.Resize(c.stateSize())
+}
+
+// output builds the output batch of the groups ids: partial states, or
+// final values.
+func (c *core) output(ids []uint32, partialLayout bool) (arrow.RecordBatch, error) {
+	var cols []arrow.Array
+	ok := false
+	defer func() {
+		if !ok {
+			for _, a := range cols {
+				a.Release()
+			}
+		}
+	}()
+	var keyCols []arrow.Array
+	if !c.nokeys {
+		var err error
+		if keyCols, err = c.table.Take(c.alloc, ids); err != nil {
+			return nil, err
+		}
+	}
+	nsets := 0
+	if len(c.node.sets) > 0 {
+		nsets = 1
+	}
+	schema := c.node.partial
+	if partialLayout {
+		cols = append(cols, keyCols...)
+		for i, a := range c.accs {
+			s, err := a.state(c.alloc, ids)
+			if err != nil {
+				return nil, fmt.Errorf("aggregate %s: %w", c.node.aggNames[i], err)
+			}
+			cols = append(cols, s...)
+		}
+	} else {
+		schema = c.node.final
+		cols = append(cols, keyCols[:len(keyCols)-nsets]...)
+		gid := keyCols[len(keyCols)-nsets:]
+		for i, a := range c.accs {
+			v, err := a.final(c.alloc, ids)
+			if err != nil {
+				for _, g := range gid {
+					g.Release()
+				}
+				return nil, fmt.Errorf("aggregate %s: %w", c.node.aggNames[i], err)
+			}
+			cols = append(cols, v)
+		}
+		cols = append(cols, gid...)
+	}
+	rec := array.NewRecordBatch(schema, cols, int64(len(ids)))
+	for _, a := range cols {
+		a.Release()
+	}
+	ok = true
+	return rec, nil
+}
+
+func (c *core) batchSize() int {
+	if c.tc.BatchSize > 0 {
+		return c.tc.BatchSize
+	}
+	return exec.DefaultBatchSize
+}
+
+// close frees everything the core holds.
+func (c *core) close() {
+	c.releaseSetArrays()
+	if c.spill != nil {
+		c.spill.close()
+		c.spill = nil
+	}
+	if c.table != nil {
+		c.table.Reset()
+	}
+	for _, a := range c.accs {
+		a.reset()
+	}
+	c.res.Free()
+}
+
+// memOutput emits the groups held in memory, BatchSize at a time.
+type memOutput struct {
+	c       *core
+	pos     int
+	partial bool
+	ids     []uint32
+}
+
+func (o *memOutput) next(context.Context) (arrow.RecordBatch, error) {
+	if o.pos >= o.c.ngroups {
+		return nil, errEOF
+	}
+	end := min(o.c.ngroups, o.pos+o.c.batchSize())
+	o.ids = o.ids[:0]
+	for id := o.pos; id < end; id++ {
+		o.ids = append(o.ids, uint32(id))
+	}
+	o.pos = end
+	return o.c.output(o.ids, o.partial)
+}
+
+func (o *memOutput) close() {}
