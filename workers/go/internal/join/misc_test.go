@@ -21,7 +21,6 @@ func TestNewHashJoinErrors(t *testing.T) {
 	defer l.release()
 	r := split(t, mem, rSchema, rRows, 3, 3, false)
 	defer r.release()
-	boolCol := &logical.ColumnRef{Index: 0, T: arrow.FixedWidthTypes.Boolean}
 	cases := []struct {
 		name    string
 		build   func() (exec.Node, error)
@@ -58,7 +57,7 @@ func TestNewHashJoinErrors(t *testing.T) {
 			return NewHashJoin(l, r, logical.JoinInner, keyLK, keyRK, col(0), false, CollectBuild)
 		}, "want boolean"},
 		{"residual out of range", func() (exec.Node, error) {
-			return NewHashJoin(l, r, logical.JoinInner, keyLK, keyRK, boolCol.withIndex(6), false, CollectBuild)
+			return NewHashJoin(l, r, logical.JoinInner, keyLK, keyRK, &logical.ColumnRef{Index: 6, T: arrow.FixedWidthTypes.Boolean}, false, CollectBuild)
 		}, "reads column 6"},
 		{"nested missing input", func() (exec.Node, error) {
 			return NewNestedLoopJoin(nil, r, logical.JoinInner, nil)
@@ -76,15 +75,6 @@ func TestNewHashJoinErrors(t *testing.T) {
 		})
 	}
 }
-
-// withIndex is a copy of the column reference reading column i.
-func (c *colRef) withIndex(i int) *logical.ColumnRef {
-	cc := *(*logical.ColumnRef)(c)
-	cc.Index = i
-	return &cc
-}
-
-type colRef logical.ColumnRef
 
 func TestExplain(t *testing.T) {
 	src := &testSource{schema: lSchema, parts: [][]arrow.RecordBatch{nil, nil}}

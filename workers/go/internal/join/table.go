@@ -74,7 +74,7 @@ func (t *probeTable) find(keys []arrow.Array, hashes []uint64, nulls []bool, gro
 		return fmt.Errorf("join probe has %d key columns, build has %d", len(keys), len(t.keys))
 	}
 	slots, mask := t.slots, t.mask
-	cand, pos := sc.cand[:0], sc.pos[:0]
+	cand, pos, grp := sc.cand[:0], sc.pos[:0], sc.grp[:0]
 	for i, h := range hashes[:len(groups)] {
 		if nulls != nil && nulls[i] {
 			groups[i] = -1
@@ -91,6 +91,7 @@ func (t *probeTable) find(keys []arrow.Array, hashes []uint64, nulls []bool, gro
 			if s&^0xffffffff == tag {
 				cand = append(cand, int32(i))
 				pos = append(pos, p)
+				grp = append(grp, int32(uint32(s)-1))
 				break
 			}
 			p = (p + 1) & mask
@@ -98,15 +99,15 @@ func (t *probeTable) find(keys []arrow.Array, hashes []uint64, nulls []bool, gro
 	}
 	for len(cand) > 0 {
 		m := len(cand)
-		grp, brow, eq := grow(sc.grp, m), grow(sc.brow, m), grow(sc.eq, m)
-		for j, p := range pos {
-			g := int32(uint32(slots[p]) - 1)
-			grp[j] = g
-			if t.rep == nil {
-				brow[j] = g
-			} else {
+		brow, eq := grow(sc.brow, m), grow(sc.eq, m)
+		if t.rep == nil {
+			copy(brow, grp)
+		} else {
+			for j, g := range grp {
 				brow[j] = t.rep[g]
 			}
+		}
+		for j := range eq {
 			eq[j] = true
 		}
 		for c, k := range keys {
@@ -131,17 +132,17 @@ func (t *probeTable) find(keys []arrow.Array, hashes []uint64, nulls []bool, gro
 					break
 				}
 				if s&^0xffffffff == tag {
-					cand[w], pos[w] = i, p
+					cand[w], pos[w], grp[w] = i, p, int32(uint32(s)-1)
 					w++
 					break
 				}
 				p = (p + 1) & mask
 			}
 		}
-		cand, pos = cand[:w], pos[:w]
-		sc.grp, sc.brow, sc.eq = grp, brow, eq
+		cand, pos, grp = cand[:w], pos[:w], grp[:w]
+		sc.brow, sc.eq = brow, eq
 	}
-	sc.cand, sc.pos = cand, pos
+	sc.cand, sc.pos, sc.grp = cand, pos, grp
 	return nil
 }
 
