@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -23,6 +24,9 @@ Usage:
 
 Run 'arbalest <command> -h' for the flags of a command.
 `
+
+// stdout is where results go (a variable for tests).
+var stdout io.Writer = os.Stdout
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"

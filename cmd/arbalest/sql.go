@@ -37,13 +37,13 @@ func cmdSQL(ctx context.Context, args []string) error {
 	}
 	switch {
 	case *command != "":
-		return runScript(ctx, s, *command, *format, *timing, os.Stdout)
+		return runScript(ctx, s, *command, *format, *timing, stdout)
 	case *file != "":
 		b, err := os.ReadFile(*file)
 		if err != nil {
 			return err
 		}
-		return runScript(ctx, s, string(b), *format, *timing, os.Stdout)
+		return runScript(ctx, s, string(b), *format, *timing, stdout)
 	}
 	return repl(ctx, s, *format)
 }
