@@ -25,6 +25,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -159,10 +160,17 @@ func RunFile(ctx context.Context, s *engine.Session, path string) ([]error, int,
 	return fails, len(recs), nil
 }
 
-// Run executes one record and checks its outcome.
-func Run(ctx context.Context, s *engine.Session, r *Record) error {
+// Run executes one record and checks its outcome. A panic while running
+// the record is reported as its failure, so one engine bug does not hide
+// the results of the records after it.
+func Run(ctx context.Context, s *engine.Session, r *Record) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s\n%s", p, r.SQL, debug.Stack())
+		}
+	}()
 	var rows [][]string
-	err := s.Run(ctx, r.SQL, func(res *engine.Result) error {
+	err = s.Run(ctx, r.SQL, func(res *engine.Result) error {
 		rows = rows[:0]
 		for {
 			b, err := res.Stream.Next(ctx)
@@ -212,7 +220,7 @@ func Run(ctx context.Context, s *engine.Session, r *Record) error {
 	case "rowsort":
 		lines := make([]string, len(rows))
 		for i, row := range rows {
-			lines[i] = strings.Join(row, " ")
+			lines[i] = rowLine(row)
 		}
 		sort.Strings(lines)
 		got = lines
@@ -231,7 +239,7 @@ func Run(ctx context.Context, s *engine.Session, r *Record) error {
 		return nil
 	default:
 		for _, row := range rows {
-			got = append(got, strings.Join(row, " "))
+			got = append(got, rowLine(row))
 		}
 	}
 	want := append([]string(nil), r.Expected...)
@@ -242,6 +250,12 @@ func Run(ctx context.Context, s *engine.Session, r *Record) error {
 		return fmt.Errorf("results differ\n%s\n-- got:\n%s\n-- expected:\n%s", r.SQL, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	return nil
+}
+
+// rowLine renders a result row as one line. Trailing blanks are dropped
+// because Parse drops them from expected lines too.
+func rowLine(row []string) string {
+	return strings.TrimRight(strings.Join(row, " "), " \t")
 }
 
 func linesEqual(got, want []string, types string) bool {

@@ -86,7 +86,7 @@ func (s *Session) Run(ctx context.Context, script string, each func(*Result) err
 		return err
 	}
 	for _, p := range stmts {
-		res, err := s.runOne(ctx, p)
+		res, err := s.guardedRunOne(ctx, p)
 		if err != nil {
 			return err
 		}
@@ -130,6 +130,29 @@ func (s *Session) RunSubstrait(ctx context.Context, plan []byte) (Stream, error)
 		return nil, err
 	}
 	return s.Exec.Execute(ctx, p, s.Options)
+}
+
+// ErrInternal marks a bug inside the engine that was caught before it could
+// take the process down.
+var ErrInternal = errors.New("internal error")
+
+// guardedRunOne runs one statement and turns a panic in planning into an
+// error, so one bad statement never ends the session or the server.
+func (s *Session) guardedRunOne(ctx context.Context, p *sql.Parsed) (res *Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("%w while planning %q: %v (please report this)", ErrInternal, oneLine(p.SQL), r)
+		}
+	}()
+	return s.runOne(ctx, p)
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return s
 }
 
 func (s *Session) runOne(ctx context.Context, p *sql.Parsed) (*Result, error) {

@@ -14,7 +14,7 @@ import (
 // as YYYY-MM-DD, timestamps as YYYY-MM-DD HH:MM:SS[.ffffff]. ok is false for
 // NULL.
 func FormatValue(a arrow.Array, i int) (s string, ok bool) {
-	if a.IsNull(i) {
+	if a.DataType().ID() == arrow.NULL || a.IsNull(i) {
 		return "", false
 	}
 	switch x := a.(type) {

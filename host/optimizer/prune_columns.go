@@ -268,10 +268,10 @@ func pruneJoin(n *logical.Join, req []int, keepNames bool) (logical.Plan, []int)
 		}
 	}
 	lreq, rreq = union(lreq), union(rreq)
-	if len(lreq) == 0 {
+	if len(lreq) == 0 && nl > 0 {
 		lreq = []int{narrowestColumn(n.Left.Schema())}
 	}
-	if len(rreq) == 0 {
+	if len(rreq) == 0 && n.Right.Schema().Len() > 0 {
 		rreq = []int{narrowestColumn(n.Right.Schema())}
 	}
 	left := pruneExact(n.Left, lreq, keepNames)

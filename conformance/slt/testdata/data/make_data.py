@@ -1,8 +1,11 @@
-"""Writes the Parquet data files of the sqllogictest corpus.
+"""Writes the generated data files of the sqllogictest corpus.
 
 Run from this folder with a Python that has pyarrow:
-    python make_parquet.py
-The output is deterministic; the files are committed next to this script.
+    python make_data.py
+It writes orders.parquet, and big.csv plus big.parquet (the same 1500 rows;
+the Parquet file has several row groups). The output is deterministic; the
+files are committed next to this script. The other CSV files are written by
+hand.
 """
 import datetime as dt
 from decimal import Decimal
@@ -40,5 +43,44 @@ def orders():
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def big():
+    """1500 rows with repeating keys, negative values, NULLs and ties."""
+    n = 1500
+    ids = list(range(1, n + 1))
+    k = [i % 37 for i in ids]
+    v = [None if i % 101 == 0 else (i * 7919) % 1000 - 500 for i in ids]
+    s = ["" if i % 97 == 0 else None if i % 89 == 0 else "s%d" % (i % 13) for i in ids]
+    d = [Decimal((i * 31) % 20000 - 10000).scaleb(-2) for i in ids]
+    schema = pa.schema([
+        ("id", pa.int32()),
+        ("k", pa.int32()),
+        ("v", pa.int32()),
+        ("s", pa.string()),
+        ("d", pa.decimal128(10, 2)),
+    ])
+    cols = [ids, k, v, s, d]
+    arrays = [pa.array(c, type=f.type) for c, f in zip(cols, schema)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def write_csv(table, path):
+    """Writes table as CSV: NULL as an empty field, the empty string as \"\"."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(",".join(table.column_names) + "\n")
+        for row in zip(*(table.column(i).to_pylist() for i in range(table.num_columns))):
+            out = []
+            for v in row:
+                if v is None:
+                    out.append("")
+                elif v == "":
+                    out.append('""')
+                else:
+                    out.append(str(v))
+            f.write(",".join(out) + "\n")
+
+
 if __name__ == "__main__":
     pq.write_table(orders(), "orders.parquet", compression="zstd")
+    b = big()
+    pq.write_table(b, "big.parquet", compression="zstd", row_group_size=400)
+    write_csv(b, "big.csv")
