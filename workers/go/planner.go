@@ -87,8 +87,7 @@ func (pl *planner) plan(p logical.Plan) (exec.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		_ = in
-		return nil, fmt.Errorf("window pending")
+		return exec.NewWindow(in, n.Funcs, n.Names)
 	}
 	return nil, fmt.Errorf("not supported: logical node %T", p)
 }
