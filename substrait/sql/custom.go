@@ -72,33 +72,46 @@ func parseDescribe(p *Parsed, s *tokStream) (any, error) {
 	return &customDescribe{table: name}, nil
 }
 
+// parseExplain parses the rest of
+//
+//	EXPLAIN [ANALYZE] [VERBOSE] [LOGICAL|PHYSICAL|SUBSTRAIT] query
+//	EXPLAIN (option [value] [, ...]) query
+//
+// where the options are ANALYZE [bool], VERBOSE [bool] and FORMAT
+// {TEXT|LOGICAL|PHYSICAL|SUBSTRAIT} (PostgreSQL's form).
 func parseExplain(p *Parsed, s *tokStream) (any, error) {
 	e := &customExplain{}
-	for {
-		switch {
-		case s.accept("analyze"), s.accept("analyse"):
-			e.analyze = true
-			continue
-		case s.accept("verbose"):
-			e.verbose = true
-			continue
-		case s.accept("logical"):
-			e.format = "logical"
-			continue
-		case s.accept("physical"):
-			e.format = "physical"
-			continue
-		case s.accept("substrait"):
-			e.format = "substrait"
-			continue
+	if t, ok := s.peek(); ok && t.isPunct("(") && !startsQueryAfterParen(s) {
+		if err := parseExplainOptions(s, e); err != nil {
+			return nil, err
 		}
-		break
+	} else {
+		for {
+			switch {
+			case s.accept("analyze"), s.accept("analyse"):
+				e.analyze = true
+				continue
+			case s.accept("verbose"):
+				e.verbose = true
+				continue
+			case s.accept("logical"):
+				e.format = "logical"
+				continue
+			case s.accept("physical"):
+				e.format = "physical"
+				continue
+			case s.accept("substrait"):
+				e.format = "substrait"
+				continue
+			}
+			break
+		}
 	}
 	if s.done() {
 		return nil, s.errorf("EXPLAIN needs a query")
 	}
 	if t, _ := s.peek(); t.isPunct("(") && !startsQueryAfterParen(s) {
-		return nil, s.errorf("EXPLAIN options in parentheses are not supported; use EXPLAIN [ANALYZE] [VERBOSE] [LOGICAL|PHYSICAL|SUBSTRAIT] <query>")
+		return nil, s.errorf("EXPLAIN options in parentheses come right after EXPLAIN")
 	}
 	q, err := parseOne(p.script, p.offset+s.offset(), p.SQL[s.offset():])
 	if err != nil {
@@ -106,6 +119,88 @@ func parseExplain(p *Parsed, s *tokStream) (any, error) {
 	}
 	e.query = q
 	return e, nil
+}
+
+// parseExplainOptions parses a parenthesised EXPLAIN option list.
+func parseExplainOptions(s *tokStream, e *customExplain) error {
+	s.acceptPunct("(")
+	seen := map[string]bool{}
+	for {
+		t, ok := s.peek()
+		if !ok || t.kind != tokIdent {
+			return s.errorf("expected an EXPLAIN option (ANALYZE, VERBOSE or FORMAT)")
+		}
+		opt := t.val
+		if opt == "analyse" {
+			opt = "analyze"
+		}
+		if seen[opt] {
+			return s.errorf("EXPLAIN option %s given twice", strings.ToUpper(opt))
+		}
+		seen[opt] = true
+		s.pos++
+		switch opt {
+		case "analyze", "verbose":
+			on := true
+			if v, ok := s.peek(); ok && !v.isPunct(",") && !v.isPunct(")") {
+				b, err := explainBool(s)
+				if err != nil {
+					return err
+				}
+				on = b
+			}
+			if opt == "analyze" {
+				e.analyze = on
+			} else {
+				e.verbose = on
+			}
+		case "format":
+			v, ok := s.peek()
+			if !ok || (v.kind != tokIdent && v.kind != tokString) {
+				return s.errorf("FORMAT needs TEXT, LOGICAL, PHYSICAL or SUBSTRAIT")
+			}
+			switch strings.ToLower(v.val) {
+			case "text":
+				e.format = ""
+			case "logical", "physical", "substrait":
+				e.format = strings.ToLower(v.val)
+			case "json", "xml", "yaml":
+				return errorAtToken(v, notSupported("EXPLAIN FORMAT %s (use TEXT, LOGICAL, PHYSICAL or SUBSTRAIT)", strings.ToUpper(v.val)))
+			default:
+				return s.errorf("unknown EXPLAIN format %q (use TEXT, LOGICAL, PHYSICAL or SUBSTRAIT)", v.val)
+			}
+			s.pos++
+		default:
+			switch opt {
+			case "costs", "settings", "buffers", "wal", "timing", "summary", "memory", "serialize", "generic_plan":
+				return errorAtToken(t, notSupported("EXPLAIN option %s", strings.ToUpper(opt)))
+			}
+			return errorAtToken(t, fmt.Errorf("unrecognized EXPLAIN option %q", t.val))
+		}
+		if s.acceptPunct(")") {
+			return nil
+		}
+		if !s.acceptPunct(",") {
+			return s.errorf("expected \",\" or \")\" in the EXPLAIN option list")
+		}
+	}
+}
+
+// explainBool reads the value of a boolean EXPLAIN option.
+func explainBool(s *tokStream) (bool, error) {
+	t, _ := s.peek()
+	v := strings.ToLower(t.val)
+	if t.kind == tokIdent || t.kind == tokString || t.kind == tokNumber {
+		switch v {
+		case "true", "on", "1", "yes":
+			s.pos++
+			return true, nil
+		case "false", "off", "0", "no":
+			s.pos++
+			return false, nil
+		}
+	}
+	return false, s.errorf("expected a boolean value (TRUE, FALSE, ON, OFF)")
 }
 
 // startsQueryAfterParen reports whether "(" is followed by a query keyword

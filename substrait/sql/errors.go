@@ -6,6 +6,9 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // ErrNotSupported is wrapped by every error about SQL that is valid but that
@@ -125,3 +128,73 @@ func suggest(name string, candidates []string) string {
 	}
 	return "; did you mean " + strings.Join(q, " or ") + "?"
 }
+
+// location is the byte offset in the statement where the construct n
+// is: its own position when pg_query records one (in a field named
+// location), else the first position found inside it; -1 when there is
+// none.
+func location(n *pg.Node) int32 {
+	if n == nil || n.Node == nil {
+		return -1
+	}
+	m := n.ProtoReflect()
+	fd := m.WhichOneof(m.Descriptor().Oneofs().ByName("node"))
+	if fd == nil || fd.Kind() != protoreflect.MessageKind {
+		return -1
+	}
+	inner := m.Get(fd).Message()
+	if lf := inner.Descriptor().Fields().ByName("location"); lf != nil && lf.Kind() == protoreflect.Int32Kind {
+		if v := int32(inner.Get(lf).Int()); v >= 0 {
+			return v
+		}
+	}
+	return minLocation(inner)
+}
+
+// startLocation is the smallest position recorded in n or inside it: where
+// a clause starts, rather than the position of its top operator.
+func startLocation(n *pg.Node) int32 {
+	if n == nil || n.Node == nil {
+		return -1
+	}
+	return minLocation(n.ProtoReflect())
+}
+
+// minLocation is the smallest location field in m and the messages inside
+// it (-1 when none).
+func minLocation(m protoreflect.Message) int32 {
+	best := int32(-1)
+	consider := func(v int32) {
+		if v >= 0 && (best < 0 || v < best) {
+			best = v
+		}
+	}
+	if lf := m.Descriptor().Fields().ByName("location"); lf != nil && lf.Kind() == protoreflect.Int32Kind {
+		consider(int32(m.Get(lf).Int()))
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind {
+			return true
+		}
+		switch {
+		case fd.IsList():
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				consider(minLocation(l.Get(i).Message()))
+			}
+		case !fd.IsMap():
+			consider(minLocation(v.Message()))
+		}
+		return true
+	})
+	return best
+}
+
+// msgError is an error with a message of its own that unwraps to err.
+type msgError struct {
+	msg string
+	err error
+}
+
+func (e *msgError) Error() string { return e.msg }
+func (e *msgError) Unwrap() error { return e.err }

@@ -20,8 +20,11 @@ type exprCtx struct {
 	aggOK    bool // aggregate calls allowed (SELECT, HAVING, ORDER BY)
 	windowOK bool // window functions allowed (SELECT, ORDER BY)
 	subqOK   bool // subquery expressions allowed
-	outerOK  bool // correlated references allowed (WHERE of a subquery)
-	inAgg    bool // inside an aggregate's arguments
+	outerOK  bool // correlated references allowed (WHERE and select list of a subquery)
+	// outerClause, when set, names the construct (an aggregate or window
+	// function) inside which correlated references are not supported.
+	outerClause string
+	inAgg       bool // inside an aggregate's arguments
 
 	windows map[string]*pg.WindowDef // named windows of the block (WINDOW clause)
 }
@@ -55,8 +58,17 @@ var negatedComparison = map[string]string{
 	"equal": "not_equal", "not_equal": "equal", "lt": "gte", "gte": "lt", "gt": "lte", "lte": "gt",
 }
 
-// expr binds an expression.
+// expr binds an expression. An error that has no position yet gets the
+// position of the innermost expression it arose in.
 func (b *binder) expr(n *pg.Node, c *exprCtx) (logical.Expr, error) {
+	e, err := b.bindExpr(n, c)
+	if err != nil {
+		return nil, b.errAt(location(n), err)
+	}
+	return e, nil
+}
+
+func (b *binder) bindExpr(n *pg.Node, c *exprCtx) (logical.Expr, error) {
 	if n == nil {
 		return nil, fmt.Errorf("missing expression")
 	}
@@ -129,7 +141,15 @@ func (b *binder) expr(n *pg.Node, c *exprCtx) (logical.Expr, error) {
 	case *pg.Node_SqlvalueFunction:
 		switch x.SqlvalueFunction.Op {
 		case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
-			return &logical.Call{Func: "current_date", T: logical.Date32}, nil
+			return b.currentDate(), nil
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP:
+			return b.currentTimestamp(6), nil
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
+			p := x.SqlvalueFunction.Typmod
+			if p < 0 || p > 6 {
+				return nil, b.errAt(x.SqlvalueFunction.Location, fmt.Errorf("timestamp precision %d is outside 0..6", p))
+			}
+			return b.currentTimestamp(p), nil
 		}
 		return nil, b.errAt(x.SqlvalueFunction.Location, notSupported("%s", strings.ToLower(strings.TrimPrefix(x.SqlvalueFunction.Op.String(), "SVFOP_"))))
 	case *pg.Node_GroupingFunc:
@@ -204,14 +224,17 @@ func (b *binder) columnRef(r *pg.ColumnRef, c *exprCtx) (logical.Expr, error) {
 		}
 		return nil, b.errAt(r.Location, err)
 	}
-	col := res.col
 	if res.outer {
 		if !c.outerOK {
-			return nil, b.errAt(r.Location, notSupported("correlated reference to %q in %s (only in the WHERE clause of a subquery)", name, c.clause))
+			return nil, b.errAt(r.Location, notSupported("correlated reference to %q in %s (only in the WHERE clause and the select list of a subquery)", name, c.clause))
 		}
-		return &outerRef{Index: col.idx, Name: col.name, T: col.typ, CanBeNull: col.nullable}, nil
+		if c.outerClause != "" {
+			return nil, b.errAt(r.Location, notSupported("correlated reference to %q inside %s", name, c.outerClause))
+		}
+		ref := outer.ref(res.col)
+		return &outerRef{Index: ref.Index, Name: ref.Name, T: ref.T, CanBeNull: ref.CanBeNull}, nil
 	}
-	return &logical.ColumnRef{Index: col.idx, Name: col.name, T: col.typ, CanBeNull: col.nullable}, nil
+	return c.sc.ref(res.col), nil
 }
 
 // constant binds a literal.

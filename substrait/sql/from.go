@@ -16,7 +16,7 @@ const maxViewDepth = 32
 // optimizer turns WHERE conjuncts into join conditions).
 func (b *binder) bindFrom(items []*pg.Node, e *env) (logical.Plan, *scope, error) {
 	if len(items) == 0 {
-		return logical.NewValues(&logical.Schema{}, [][]logical.Expr{{}}), &scope{}, nil
+		return logical.NewValues(&logical.Schema{}, [][]logical.Expr{{}}), emptyScope(), nil
 	}
 	var plan logical.Plan
 	var sc *scope
@@ -29,15 +29,17 @@ func (b *binder) bindFrom(items []*pg.Node, e *env) (logical.Plan, *scope, error
 			plan, sc = p, s
 			continue
 		}
-		sc = concatScopes(sc, s, plan.Schema().Len())
-		plan = logical.NewJoin(plan, p, logical.JoinCross, nil)
+		j := logical.NewJoin(plan, p, logical.JoinCross, nil)
+		sc = concatScopes(sc, s, plan.Schema().Len(), j.Schema())
+		plan = j
 	}
 	return plan, sc, nil
 }
 
-// concatScopes appends r (whose indexes are shifted by shift) to l.
-func concatScopes(l, r *scope, shift int) *scope {
-	out := &scope{cols: append([]scopeCol(nil), l.cols...)}
+// concatScopes appends r (whose indexes are shifted by shift) to l; schema
+// is the schema the combined positions index.
+func concatScopes(l, r *scope, shift int, schema *logical.Schema) *scope {
+	out := &scope{cols: append([]scopeCol(nil), l.cols...), schema: schema}
 	for _, c := range r.cols {
 		c.idx += shift
 		out.cols = append(out.cols, c)
@@ -46,6 +48,14 @@ func concatScopes(l, r *scope, shift int) *scope {
 }
 
 func (b *binder) bindFromItem(n *pg.Node, e *env) (logical.Plan, *scope, error) {
+	p, sc, err := b.fromItem(n, e)
+	if err != nil {
+		return nil, nil, b.errAt(location(n), err)
+	}
+	return p, sc, nil
+}
+
+func (b *binder) fromItem(n *pg.Node, e *env) (logical.Plan, *scope, error) {
 	switch x := n.Node.(type) {
 	case *pg.Node_RangeVar:
 		return b.bindTableRef(x.RangeVar, e)
@@ -168,23 +178,31 @@ func (b *binder) bindTableRef(rv *pg.RangeVar, e *env) (logical.Plan, *scope, er
 	return nil, nil, b.errAt(rv.Location, fmt.Errorf("table %q not found%s", name, suggest(name, cands)))
 }
 
-// bindView binds the body of a catalog view as a query of its own.
+// bindView binds the body of a catalog view as a query of its own. Its
+// errors name the view and give their place in the view's definition.
 func (b *binder) bindView(name, body string) (logical.Plan, error) {
 	if b.viewDepth >= maxViewDepth {
 		return nil, fmt.Errorf("view %q: views nested more than %d deep (does a view refer to itself?)", name, maxViewDepth)
 	}
+	inView := func(err error) error {
+		if e, ok := err.(*Error); ok && e.Line > 0 {
+			return &msgError{msg: fmt.Sprintf("in view %q (line %d, column %d of its definition): %s", name, e.Line, e.Column, e.Msg), err: err}
+		}
+		return &msgError{msg: fmt.Sprintf("in view %q: %v", name, err), err: err}
+	}
 	p, err := parseOne(body, 0, body)
 	if err != nil {
-		return nil, fmt.Errorf("in view %q: %w", name, err)
+		return nil, inView(err)
 	}
 	sel, ok := p.stmt.GetSelectStmt(), p.stmt != nil
 	if !ok || sel == nil {
 		return nil, fmt.Errorf("view %q is not a query", name)
 	}
-	vb := &binder{cat: b.cat, p: p, viewDepth: b.viewDepth + 1}
+	b.statementTime() // the view sees the statement's time
+	vb := &binder{cat: b.cat, p: p, viewDepth: b.viewDepth + 1, now: b.now}
 	plan, err := vb.bindQuery(sel, &env{})
 	if err != nil {
-		return nil, fmt.Errorf("in view %q: %w", name, err)
+		return nil, inView(err)
 	}
 	return plan, nil
 }
@@ -199,7 +217,9 @@ func (b *binder) bindJoin(j *pg.JoinExpr, e *env) (logical.Plan, *scope, error) 
 		return nil, nil, err
 	}
 	lw := lp.Schema().Len()
-	sc := concatScopes(ls, rs, lw)
+	// The join condition sees the inputs side by side, before an outer
+	// join makes a side nullable.
+	sc := concatScopes(ls, rs, lw, logical.Concat(lp.Schema(), rp.Schema()))
 	var jt logical.JoinType
 	switch j.Jointype {
 	case pg.JoinType_JOIN_INNER:
@@ -256,9 +276,7 @@ func (b *binder) bindJoin(j *pg.JoinExpr, e *env) (logical.Plan, *scope, error) 
 			return nil, nil, fmt.Errorf("column %q specified in USING clause does not exist in right table", u)
 		}
 		lc, rc := sc.cols[lpos], sc.cols[rpos]
-		cond, err := compare("equal",
-			&logical.ColumnRef{Index: lc.idx, Name: lc.name, T: lc.typ, CanBeNull: lc.nullable},
-			&logical.ColumnRef{Index: rc.idx, Name: rc.name, T: rc.typ, CanBeNull: rc.nullable})
+		cond, err := compare("equal", sc.ref(lc), sc.ref(rc))
 		if err != nil {
 			return nil, nil, fmt.Errorf("JOIN USING %q: %w", u, err)
 		}
@@ -281,6 +299,9 @@ func (b *binder) bindJoin(j *pg.JoinExpr, e *env) (logical.Plan, *scope, error) 
 		jt = logical.JoinCross
 	}
 	var plan logical.Plan = logical.NewJoin(lp, rp, jt, on)
+	// Above the join, columns read the join's output (an outer join's
+	// null-supplying side is nullable there).
+	sc.schema = plan.Schema()
 	if len(pairs) > 0 {
 		// The USING columns come first and resolve unqualified to one
 		// column: the left one, the right one for RIGHT JOIN, and their
@@ -304,7 +325,7 @@ func (b *binder) bindJoin(j *pg.JoinExpr, e *env) (logical.Plan, *scope, error) 
 				if err != nil {
 					return nil, nil, err
 				}
-				first = append(first, scopeCol{name: lc.name, idx: len(exprs), typ: co.Type(), nullable: co.Nullable()})
+				first = append(first, scopeCol{name: lc.name, idx: len(exprs)})
 				exprs = append(exprs, co)
 				names = append(names, lc.name)
 				quals = append(quals, "")
@@ -341,7 +362,7 @@ func (b *binder) bindJoin(j *pg.JoinExpr, e *env) (logical.Plan, *scope, error) 
 				rest = append(rest, c)
 			}
 		}
-		sc = &scope{cols: append(first, rest...)}
+		sc = &scope{cols: append(first, rest...), schema: plan.Schema()}
 	}
 	if j.Alias != nil {
 		// Under a join alias only the visible columns remain.
@@ -352,7 +373,7 @@ func (b *binder) bindJoin(j *pg.JoinExpr, e *env) (logical.Plan, *scope, error) 
 				vis = append(vis, c)
 			}
 		}
-		sc = &scope{cols: vis}
+		sc = &scope{cols: vis, schema: sc.schema}
 		if err := renameColumns(sc, j.Alias, j.Alias.Aliasname); err != nil {
 			return nil, nil, err
 		}

@@ -32,7 +32,8 @@ var scalarNames = []string{
 	"upper", "lower", "reverse", "trim", "btrim", "ltrim", "rtrim", "length", "char_length", "character_length",
 	"octet_length", "substring", "substr", "position", "strpos", "replace", "starts_with", "ends_with", "contains",
 	"left", "right", "lpad", "rpad", "repeat", "split_part", "concat", "regexp_like", "extract", "date_part",
-	"date_trunc", "coalesce", "greatest", "least", "nullif", "current_date",
+	"date_trunc", "coalesce", "greatest", "least", "nullif", "current_date", "now", "current_timestamp",
+	"localtimestamp", "transaction_timestamp", "statement_timestamp",
 }
 
 // funcName returns the unqualified, lowercased function name.
@@ -67,7 +68,7 @@ func (b *binder) funcCall(fc *pg.FuncCall, c *exprCtx) (logical.Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return scalarCall(name, args)
+	return b.scalarCall(name, args)
 }
 
 // aggregateCall binds an aggregate; it stays embedded in the expression
@@ -79,7 +80,12 @@ func (b *binder) aggregateCall(fc *pg.FuncCall, fn string, c *exprCtx) (logical.
 	if !c.aggOK {
 		return nil, fmt.Errorf("aggregate functions are not allowed in %s", c.clause)
 	}
-	ac := c.with(func(c *exprCtx) { c.inAgg = true; c.windowOK = false; c.aggOK = false })
+	ac := c.with(func(c *exprCtx) {
+		c.inAgg = true
+		c.windowOK = false
+		c.aggOK = false
+		c.outerClause = "an aggregate function"
+	})
 	call := &logical.AggregateCall{Func: fn, Distinct: fc.AggDistinct}
 	if fc.AggStar {
 		if fn != "count" {
@@ -192,7 +198,7 @@ func (b *binder) windowCall(fc *pg.FuncCall, name string, c *exprCtx) (logical.E
 		}
 		def = merged
 	}
-	ac := c.with(func(c *exprCtx) { c.windowOK = false })
+	ac := c.with(func(c *exprCtx) { c.windowOK = false; c.outerClause = "a window function" })
 	args, err := b.exprs(fc.Args, ac)
 	if err != nil {
 		return nil, err
@@ -425,7 +431,7 @@ func anyNullable(args []logical.Expr) bool {
 
 // scalarCall binds a scalar function call to one of the functions in
 // logical/functions.go, coercing its arguments.
-func scalarCall(name string, args []logical.Expr) (logical.Expr, error) {
+func (b *binder) scalarCall(name string, args []logical.Expr) (logical.Expr, error) {
 	nargs := func(lo, hi int) error {
 		if len(args) < lo || len(args) > hi {
 			if lo == hi {
@@ -718,9 +724,12 @@ func scalarCall(name string, args []logical.Expr) (logical.Expr, error) {
 		if err := nargs(0, 0); err != nil {
 			return nil, err
 		}
-		return &logical.Call{Func: "current_date", T: logical.Date32}, nil
-	case "now", "current_timestamp", "localtimestamp":
-		return nil, notSupported("function %s", name)
+		return b.currentDate(), nil
+	case "now", "current_timestamp", "localtimestamp", "transaction_timestamp", "statement_timestamp":
+		if err := nargs(0, 0); err != nil {
+			return nil, err
+		}
+		return b.currentTimestamp(6), nil
 	}
 	cands := append(append([]string(nil), scalarNames...), keys(aggregateNames)...)
 	return nil, fmt.Errorf("function %s does not exist%s", name, suggest(name, cands))

@@ -50,7 +50,7 @@ func (b *binder) bindGroupBy(clause []*pg.Node, items []selectItem, base *exprCt
 		g.names = append(g.names, name)
 		return len(g.exprs) - 1
 	}
-	one := func(n *pg.Node) (int, error) {
+	oneAt := func(n *pg.Node) (int, error) {
 		if pos, ok := ordinal(n); ok {
 			if pos < 1 || pos > len(items) {
 				return 0, fmt.Errorf("GROUP BY position %d is not in select list", pos)
@@ -85,6 +85,10 @@ func (b *binder) bindGroupBy(clause []*pg.Node, items []selectItem, base *exprCt
 		}
 		return add(x, name), nil
 	}
+	one := func(n *pg.Node) (int, error) {
+		i, err := oneAt(n)
+		return i, b.errAt(location(n), err)
+	}
 	// element reads one ROLLUP/CUBE element: an expression or a
 	// parenthesised list of them.
 	element := func(n *pg.Node) ([]int, error) {
@@ -94,7 +98,7 @@ func (b *binder) bindGroupBy(clause []*pg.Node, items []selectItem, base *exprCt
 			parts = x.RowExpr.Args
 		case *pg.Node_GroupingSet:
 			if x.GroupingSet.Kind != pg.GroupingSetKind_GROUPING_SET_SIMPLE && x.GroupingSet.Kind != pg.GroupingSetKind_GROUPING_SET_EMPTY {
-				return nil, notSupported("nested ROLLUP/CUBE inside ROLLUP/CUBE")
+				return nil, b.errAt(location(n), notSupported("nested ROLLUP/CUBE inside ROLLUP/CUBE"))
 			}
 			parts = x.GroupingSet.Content
 		default:
@@ -151,7 +155,7 @@ func (b *binder) bindGroupBy(clause []*pg.Node, items []selectItem, base *exprCt
 			return out, nil
 		case pg.GroupingSetKind_GROUPING_SET_CUBE:
 			if len(elems) > maxCubeElements {
-				return nil, fmt.Errorf("CUBE is limited to %d elements", maxCubeElements)
+				return nil, b.errAt(location(n), fmt.Errorf("CUBE is limited to %d elements", maxCubeElements))
 			}
 			n := len(elems)
 			var out [][]int
@@ -182,7 +186,7 @@ func (b *binder) bindGroupBy(clause []*pg.Node, items []selectItem, base *exprCt
 			}
 			return out, nil
 		}
-		return nil, fmt.Errorf("malformed grouping set")
+		return nil, b.errAt(location(n), fmt.Errorf("malformed grouping set"))
 	}
 	hasSets := false
 	for _, n := range clause {
@@ -211,7 +215,7 @@ func (b *binder) bindGroupBy(clause []*pg.Node, items []selectItem, base *exprCt
 			}
 		}
 		if len(next) > 4096 {
-			return nil, fmt.Errorf("too many grouping sets (%d)", len(next))
+			return nil, b.errAt(location(n), fmt.Errorf("too many grouping sets (%d)", len(next)))
 		}
 		sets = next
 	}
@@ -276,26 +280,50 @@ type aggResult struct {
 }
 
 // aggregate builds the Aggregate node of a grouping query and rewrites
-// exprs and having over its output. Correlation predicates of a subquery
-// (sub) that are equalities add their inner side to the grouping keys.
-func (b *binder) aggregate(plan logical.Plan, g *groupBy, exprs []logical.Expr, having logical.Expr, sub *subqueryInfo) (*aggResult, error) {
+// exprs (at statement positions locs) and having over its output.
+// Correlation predicates of a subquery (sub, from the WHERE clause at
+// whereLoc) that are equalities add their inner side to the grouping keys.
+func (b *binder) aggregate(plan logical.Plan, g *groupBy, exprs []logical.Expr, locs []int32, having logical.Expr, havingLoc int32, sub *subqueryInfo, whereLoc int32) (*aggResult, error) {
 	groups := append([]logical.Expr(nil), g.exprs...)
 	names := append([]string(nil), g.names...)
 	groupIdx := map[string]int{}
 	for i, x := range groups {
 		groupIdx[exprKey(x)] = i
 	}
+	var deferred *outerKeys
 	if sub != nil && len(sub.corr) > 0 {
 		if len(g.sets) > 0 {
-			return nil, notSupported("GROUPING SETS in a correlated subquery")
+			return nil, b.errAt(whereLoc, notSupported("GROUPING SETS in a correlated subquery"))
+		}
+		if len(groups) == 0 && !equiCorrelation(sub.corr) {
+			// Aggregate, per distinct outer row, the inner rows that
+			// satisfy the correlation: plan becomes a left join of the
+			// distinct outer values (a placeholder until the enclosing
+			// block joins the subquery) with the inner rows, grouped by
+			// those values, and the correlation an equality on them.
+			var err error
+			if plan, deferred, err = b.deferCorrelation(plan, sub); err != nil {
+				return nil, b.errAt(whereLoc, err)
+			}
+			sub.keys = deferred
+			sub.corr = nil
+			for i, r := range deferred.refs {
+				groups = append(groups, logical.Col(plan.Schema(), i))
+				names = append(names, fmt.Sprintf("__corr_key_%d", i+1))
+				sub.corr = append(sub.corr, logical.Equal(
+					&logical.ColumnRef{Index: i, Name: names[i], T: r.T, CanBeNull: r.CanBeNull}, r))
+			}
 		}
 		for i, p := range sub.corr {
+			if deferred != nil {
+				break // already equalities on the group keys
+			}
 			inner, outer, fn, ok := splitCorrelation(p)
 			if !ok {
-				return nil, notSupported("correlated subquery with aggregation whose correlation is not a comparison of an inner and an outer expression: %s", p)
+				return nil, b.errAt(whereLoc, notSupported("correlated subquery with GROUP BY whose correlation is not an equality of an inner and an outer expression"))
 			}
 			if fn != "equal" {
-				return nil, notSupported("correlated subquery with aggregation and a non-equality correlation: %s", p)
+				return nil, b.errAt(whereLoc, notSupported("correlated subquery with GROUP BY whose correlation is not an equality of an inner and an outer expression"))
 			}
 			k := exprKey(inner)
 			gi, ok := groupIdx[k]
@@ -331,7 +359,17 @@ func (b *binder) aggregate(plan logical.Plan, g *groupBy, exprs []logical.Expr, 
 	if having != nil {
 		collect(having)
 	}
-	agg := logical.NewAggregate(plan, groups, names, g.sets, aggs, aggNames)
+	nodeAggs := aggs
+	if deferred != nil {
+		nodeAggs = make([]*logical.AggregateCall, len(aggs))
+		for i, a := range aggs {
+			var err error
+			if nodeAggs[i], err = deferred.overJoin(a, plan.Schema()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	agg := logical.NewAggregate(plan, groups, names, g.sets, nodeAggs, aggNames)
 	sch := agg.Schema()
 	nG := len(groups)
 	countCols := map[int]bool{}
@@ -367,7 +405,7 @@ func (b *binder) aggregate(plan logical.Plan, g *groupBy, exprs []logical.Expr, 
 	for i, x := range exprs {
 		y, err := toAgg(x)
 		if err != nil {
-			return nil, err
+			return nil, b.errAt(locs[i], err)
 		}
 		out[i] = y
 	}
@@ -375,7 +413,7 @@ func (b *binder) aggregate(plan logical.Plan, g *groupBy, exprs []logical.Expr, 
 	if having != nil {
 		var err error
 		if h, err = toAgg(having); err != nil {
-			return nil, err
+			return nil, b.errAt(havingLoc, err)
 		}
 	}
 	return &aggResult{plan: agg, exprs: out, having: h, countCols: countCols}, nil

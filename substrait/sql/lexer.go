@@ -29,13 +29,27 @@ func (t token) is(kw string) bool { return t.kind == tokIdent && t.val == kw }
 // isPunct reports whether t is the punctuation p.
 func (t token) isPunct(p string) bool { return t.kind == tokPunct && t.val == p }
 
-// lexError is a tokenizer error at a byte offset.
+// lexError is a tokenizer or statement-parser error at a byte offset.
 type lexError struct {
 	msg string
 	off int
+	err error // the error the message came from, if any (ErrNotSupported)
 }
 
 func (e *lexError) Error() string { return e.msg }
+
+// cause is the error to report at the offset.
+func (e *lexError) cause() error {
+	if e.err != nil {
+		return e.err
+	}
+	return fmt.Errorf("%s", e.msg)
+}
+
+// errorAtToken builds a lexError for err at token t.
+func errorAtToken(t token, err error) *lexError {
+	return &lexError{msg: err.Error(), off: t.start, err: err}
+}
 
 // tokenize splits text into tokens, skipping whitespace and comments. It
 // understands PostgreSQL's quoting: ” inside strings, E” escapes,
@@ -72,7 +86,7 @@ func tokenize(text string) ([]token, error) {
 				}
 			}
 			if depth != 0 {
-				return nil, &lexError{"unterminated /* comment", start}
+				return nil, &lexError{msg: "unterminated /* comment", off: start}
 			}
 		case c == '\'' || ((c == 'e' || c == 'E') && i+1 < n && text[i+1] == '\''):
 			start := i
@@ -104,7 +118,7 @@ func tokenize(text string) ([]token, error) {
 				i++
 			}
 			if !closed {
-				return nil, &lexError{"unterminated quoted string", start}
+				return nil, &lexError{msg: "unterminated quoted string", off: start}
 			}
 			toks = append(toks, token{tokString, b.String(), start, i})
 		case c == '"':
@@ -127,7 +141,7 @@ func tokenize(text string) ([]token, error) {
 				i++
 			}
 			if !closed {
-				return nil, &lexError{"unterminated quoted identifier", start}
+				return nil, &lexError{msg: "unterminated quoted identifier", off: start}
 			}
 			toks = append(toks, token{tokQIdent, b.String(), start, i})
 		case c == '$' && dollarTagEnd(text, i) > 0:
@@ -136,7 +150,7 @@ func tokenize(text string) ([]token, error) {
 			tag := text[i:tagEnd]
 			j := strings.Index(text[tagEnd:], tag)
 			if j < 0 {
-				return nil, &lexError{"unterminated dollar-quoted string", start}
+				return nil, &lexError{msg: "unterminated dollar-quoted string", off: start}
 			}
 			toks = append(toks, token{tokString, text[tagEnd : tagEnd+j], start, tagEnd + j + len(tag)})
 			i = tagEnd + j + len(tag)
@@ -314,7 +328,7 @@ func (s *tokStream) errorf(format string, args ...any) error {
 	if t, ok := s.peek(); ok {
 		near = fmt.Sprintf("%q", s.text[t.start:t.end])
 	}
-	return &lexError{fmt.Sprintf("syntax error at or near %s: %s", near, fmt.Sprintf(format, args...)), s.offset()}
+	return &lexError{msg: fmt.Sprintf("syntax error at or near %s: %s", near, fmt.Sprintf(format, args...)), off: s.offset()}
 }
 
 // name reads an identifier, possibly qualified (a.b.c), and returns it with

@@ -79,8 +79,8 @@ Project: a#0
 [a:int64]`},
 		{"exists and scalar in select", "select a, exists(select * from u where u.a = t.a) as e, (select max(c) from u where u.a = t.a) as m from t", `
 Project: a#0, coalesce(__mark#6, false) AS e, max#7 AS m
-  Join: type=Left on=equal(__corr_key_1#8, a#0)
-    Join: type=Mark on=equal(a#6, a#0)
+  Join: type=Left on=equal(__corr_1#8, a#0)
+    Join: type=Mark on=equal(__corr_1#6, a#0)
       Scan: t projection=[a, b, s, d, f, dt]
       Project: a#0 AS __corr_1
         Scan: u projection=[a, c, s]
@@ -90,7 +90,7 @@ Project: a#0, coalesce(__mark#6, false) AS e, max#7 AS m
 [a:int64, e:bool, m:int32]`},
 		{"count bug", "select a, (select count(*) from u where u.a = t.a) as cnt from t", `
 Project: a#0, CASE WHEN is_null(__corr_1#7) THEN 0 ELSE count#6 END AS cnt
-  Join: type=Left on=equal(__corr_key_1#7, a#0)
+  Join: type=Left on=equal(__corr_1#7, a#0)
     Scan: t projection=[a, b, s, d, f, dt]
     Project: count#1, __corr_key_1#0 AS __corr_1
       Aggregate: groupBy=[a#0], aggr=[count(*) AS count]
@@ -98,8 +98,8 @@ Project: a#0, CASE WHEN is_null(__corr_1#7) THEN 0 ELSE count#6 END AS cnt
 [a:int64, cnt:int64]`},
 		{"correlated non-equi exists", "select a from t where exists (select * from u where u.a = t.a and u.c <> t.b) and not exists (select * from u where u.a = t.a and u.s > t.s)", `
 Project: a#0
-  Join: type=Anti on=and(equal(a#6, a#0), gt(s#7, s#2))
-    Join: type=Semi on=and(equal(a#6, a#0), not_equal(c#7, b#1))
+  Join: type=Anti on=and(equal(__corr_1#6, a#0), gt(__corr_2#7, s#2))
+    Join: type=Semi on=and(equal(__corr_1#6, a#0), not_equal(__corr_2#7, b#1))
       Scan: t projection=[a, b, s, d, f, dt]
       Project: a#0 AS __corr_1, c#1 AS __corr_2
         Scan: u projection=[a, c, s]
@@ -109,7 +109,7 @@ Project: a#0
 		{"correlated scalar in where", "select a from t where d > (select avg(d) from t t2 where t2.b = t.b)", `
 Project: a#0
   Filter: gt(CAST(d#3 AS decimal(19, 6)), avg#6)
-    Join: type=Inner on=equal(__corr_key_1#7, b#1)
+    Join: type=Inner on=equal(__corr_1#7, b#1)
       Scan: t projection=[a, b, s, d, f, dt]
       Project: avg#1, __corr_key_1#0 AS __corr_1
         Aggregate: groupBy=[b#1], aggr=[avg(d#3) AS avg]
@@ -209,17 +209,78 @@ Project: a#0, row_number#6, rank#7, lag#8, sum#9, count#10
     Scan: t projection=[a, b, s, d, f, dt]
 [a:int64, row_number:int64, rank:int64, lag:int64, sum:decimal(38, 2), count:int64]`},
 		{"values", "select * from (values (1, 'a'), (2, null)) as v(x, y)", `
-Project: x#0, y#1
+Project: column1#0 AS x, column2#1 AS y
   Values: rows=2
 [x:int32, y:utf8]`},
 		{"view with columns", "create view v2 (x, y) as select a, sum(d) from t group by a; select y from v2 where x = 1", `
 Project: y#1
   Filter: equal(x#0, 1)
-    Project: x#0, y#1
+    Project: a#0 AS x, sum#1 AS y
       Project: a#0, sum#1
         Aggregate: groupBy=[a#0], aggr=[sum(d#3) AS sum]
           Scan: t projection=[a, b, s, d, f, dt]
 [y:decimal(38, 2)]`},
+		{"correlated select list", "select a, (select u.c + t.b from u where u.a = t.a) as v from t", `
+Project: a#0, CASE WHEN is_null(__present#7) THEN NULL ELSE add(__value_1#6, b#1) END AS v
+  Join: type=Single on=equal(__corr_1#8, a#0)
+    Project: c#1 AS __value_1, true AS __present, a#0 AS __corr_1
+[a:int64, v:int32]`},
+		{"correlated select list outer only", "select (select t.b from u where u.a = t.a) from t", `
+Project: CASE WHEN is_null(__present#6) THEN NULL ELSE b#1 END AS b
+  Join: type=Single on=equal(__corr_1#7, a#0)
+    Project: true AS __present, a#0 AS __corr_1
+[b:int32]`},
+		{"correlated aggregate with outer value", "select (select count(*) + t.b from u where u.a = t.a) as n from t", `
+Project: CASE WHEN is_null(__corr_1#7) THEN add(0, CAST(b#1 AS int64)) ELSE add(__value_1#6, CAST(b#1 AS int64)) END AS n
+  Join: type=Left on=equal(__corr_1#7, a#0)
+    Project: count#1 AS __value_1, __corr_key_1#0 AS __corr_1
+      Aggregate: groupBy=[a#0], aggr=[count(*) AS count]
+[n:int64]`},
+		{"non-equality correlated count", "select a, (select count(*) from u where u.c > t.b) as n from t", `
+Project: a#0, CASE WHEN is_null(__corr_1#7) THEN 0 ELSE count#6 END AS n
+  Join: type=Left on=equal(__corr_1#7, b#1)
+    Project: count#1, __corr_key_1#0 AS __corr_1
+      Aggregate: groupBy=[b#0], aggr=[count(__present#4) AS count]
+        Join: type=Left on=gt(c#2, b#0)
+          Aggregate: groupBy=[b#0], aggr=[]
+            Project: b#1
+          Project: a#0, c#1, s#2, true AS __present
+[a:int64, n:int64]`},
+		{"non-equality correlated avg in where", "select a from t where b > (select avg(c) from u where u.a = t.a and u.c <> t.b)", `
+Project: a#0
+  Filter: gt(CAST(b#1 AS float64), avg#6)
+    Join: type=Inner on=and(equal(__corr_1#7, a#0), equal(__corr_2#8, b#1))
+      Project: avg#2, __corr_key_1#0 AS __corr_1, __corr_key_2#1 AS __corr_2
+        Aggregate: groupBy=[a#0, b#1], aggr=[avg(c#3) AS avg]
+          Join: type=Left on=and(equal(a#2, a#0), not_equal(c#3, b#1))
+            Aggregate: groupBy=[a#0, b#1], aggr=[]
+              Project: a#0, b#1
+            Project: a#0, c#1, s#2, true AS __present
+[a:int64]`},
+		{"correlated aggregate with having", "select a, (select count(*) from u where u.a = t.a having count(*) > 1) as n from t", `
+Project: a#0, count#6 AS n
+  Join: type=Single on=equal(__corr_1#7, a#0)
+    Project: count#1, __corr_key_1#0 AS __corr_1
+      Filter: gt(count#1, 1)
+        Aggregate: groupBy=[a#0], aggr=[count(*) AS count]
+[a:int64, n:int64]`},
+		{"exists over an aggregate", "select a, exists(select count(*) from u where u.a = t.a) as e from t where not exists(select max(c) from u where u.c > t.b)", `
+Project: a#0, true AS e
+  Filter: false
+[a:int64, e:bool]`},
+		{"distinct on", "select distinct on (b) a, s from t order by b, a desc", `
+Project: a#0, s#1
+  Sort: __sort_1#2 ASC NULLS LAST, a#0 DESC NULLS FIRST
+    Filter: equal(__distinct_on_row#3, 1)
+      Window: row_number() OVER (PARTITION BY __sort_1#2 ORDER BY a#0 DESC NULLS FIRST) AS __distinct_on_row
+        Project: a#0, s#2, b#1 AS __sort_1
+[a:int64, s:utf8]`},
+		{"distinct on without order by", "select distinct on (a, 2) a, b, s from t", `
+Project: a#0, b#1, s#2
+  Filter: equal(__distinct_on_row#3, 1)
+    Window: row_number() OVER (PARTITION BY a#0, b#1) AS __distinct_on_row
+      Project: a#0, b#1, s#2
+[a:int64, b:int32, s:utf8]`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -231,6 +292,7 @@ Project: y#1
 			if !ok {
 				t.Fatalf("got %T, want *Query", sts[len(sts)-1])
 			}
+			checkRefs(t, q.Plan)
 			got := dropScans(planString(q.Plan))
 			if want := dropScans(strings.TrimPrefix(c.want, "\n")); got != want {
 				t.Errorf("plan mismatch\n got:\n%s\nwant:\n%s", got, want)

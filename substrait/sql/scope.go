@@ -3,6 +3,7 @@ package sql
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -15,18 +16,53 @@ type binder struct {
 	p         *Parsed // for error positions
 	viewDepth int
 	nextID    int
+	// now is the statement time, read from the clock on first use: every
+	// now(), current_timestamp and current_date of a statement (its views
+	// included) sees the same instant, as in PostgreSQL.
+	now *time.Time
 }
 
+// clock reads the current time; tests replace it.
+var clock = time.Now
+
 func newBinder(cat Catalog, p *Parsed) *binder { return &binder{cat: cat, p: p} }
+
+// statementTime is the statement's time in UTC (timestamps carry no zone;
+// the engine's wall clock is UTC).
+func (b *binder) statementTime() time.Time {
+	if b.now == nil {
+		t := clock().UTC()
+		b.now = &t
+	}
+	return *b.now
+}
+
+// currentTimestamp is the statement time as a timestamp literal, rounded
+// down to precision fractional digits (0 to 6).
+func (b *binder) currentTimestamp(precision int32) *logical.Literal {
+	us := b.statementTime().UnixMicro()
+	if precision >= 0 && precision < 6 {
+		unit := int64(1)
+		for i := precision; i < 6; i++ {
+			unit *= 10
+		}
+		us -= ((us % unit) + unit) % unit
+	}
+	return &logical.Literal{Value: arrow.Timestamp(us), T: logical.TimestampUs}
+}
+
+// currentDate is the statement's date as a date literal.
+func (b *binder) currentDate() *logical.Literal {
+	t := b.statementTime()
+	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).Unix() / 86400
+	return &logical.Literal{Value: arrow.Date32(d), T: logical.Date32}
+}
 
 // errAt attaches the position loc (a byte offset in the statement, -1 when
 // unknown) to err.
 func (b *binder) errAt(loc int32, err error) error {
 	if err == nil {
 		return nil
-	}
-	if _, ok := err.(*Error); ok {
-		return err
 	}
 	return b.p.errorAt(int(loc), err)
 }
@@ -53,13 +89,12 @@ type cteDef struct {
 	names []string
 }
 
-// scopeCol is a column visible to name resolution.
+// scopeCol is a column visible to name resolution. Its type, nullability
+// and reference name come from the schema of the scope (see scope.ref).
 type scopeCol struct {
-	qual     string // table name or alias
-	name     string
-	idx      int // position in the plan the scope describes
-	typ      arrow.DataType
-	nullable bool
+	qual string // table name or alias
+	name string // the name it resolves by (an alias may rename the column)
+	idx  int    // position in the plan the scope describes
 	// hidden columns (the right copy of a USING column) resolve only when
 	// qualified and are not expanded by *.
 	hidden bool
@@ -68,18 +103,28 @@ type scopeCol struct {
 // scope is the set of columns a query block's expressions can name.
 type scope struct {
 	cols []scopeCol
+	// schema is the schema of the plan (or, for a join condition, of the
+	// join's inputs side by side) that the column positions index.
+	schema *logical.Schema
 }
+
+// emptyScope is a scope with no columns (VALUES, LIMIT expressions).
+func emptyScope() *scope { return &scope{schema: &logical.Schema{}} }
+
+// ref is a reference to column c, named, typed and with the nullability of
+// the schema field it reads.
+func (s *scope) ref(c scopeCol) *logical.ColumnRef { return logical.Col(s.schema, c.idx) }
 
 // scopeOf builds a scope for every column of p, qualified by qual (or by
 // the plan's own qualifiers when qual is empty).
 func scopeOf(p logical.Plan, qual string) *scope {
-	s := &scope{}
+	s := &scope{schema: p.Schema()}
 	for i, f := range p.Schema().Fields {
 		q := qual
 		if q == "" {
 			q = f.Qualifier
 		}
-		s.cols = append(s.cols, scopeCol{qual: q, name: f.Name, idx: i, typ: f.Type, nullable: f.Nullable})
+		s.cols = append(s.cols, scopeCol{qual: q, name: f.Name, idx: i})
 	}
 	return s
 }

@@ -86,25 +86,25 @@ func (b *binder) bindWith(w *pg.WithClause, e *env) (*env, error) {
 
 // bindValues binds VALUES (...), (...) to an inline table of constants.
 func (b *binder) bindValues(lists []*pg.Node, e *env) (logical.Plan, error) {
-	c := &exprCtx{sc: &scope{}, env: e, clause: "VALUES"}
+	c := &exprCtx{sc: emptyScope(), env: e, clause: "VALUES"}
 	var rows [][]logical.Expr
 	width := -1
 	for _, l := range lists {
 		items := l.GetList()
 		if items == nil {
-			return nil, fmt.Errorf("malformed VALUES")
+			return nil, b.errAt(location(l), fmt.Errorf("malformed VALUES"))
 		}
 		row, err := b.exprs(items.Items, c)
 		if err != nil {
 			return nil, err
 		}
 		if width >= 0 && len(row) != width {
-			return nil, fmt.Errorf("VALUES lists must all be the same length")
+			return nil, b.errAt(location(l), fmt.Errorf("VALUES lists must all be the same length"))
 		}
 		width = len(row)
-		for _, x := range row {
+		for i, x := range row {
 			if _, ok := x.(*logical.Literal); !ok {
-				return nil, notSupported("non-constant expressions in VALUES")
+				return nil, b.errAt(location(items.Items[i]), notSupported("non-constant expressions in VALUES"))
 			}
 		}
 		rows = append(rows, row)
@@ -117,7 +117,7 @@ func (b *binder) bindValues(lists []*pg.Node, e *env) (logical.Plan, error) {
 		}
 		t, err := unify(column)
 		if err != nil {
-			return nil, fmt.Errorf("VALUES column %d: %w", col+1, err)
+			return nil, b.errAt(location(lists[0]), fmt.Errorf("VALUES column %d: %w", col+1, err))
 		}
 		nullable := false
 		for i := range rows {
@@ -152,13 +152,13 @@ func (b *binder) bindSetOp(s *pg.SelectStmt, e *env) (logical.Plan, error) {
 		kind = logical.Except
 	}
 	if ls.Len() != rs.Len() {
-		return nil, fmt.Errorf("each %s query must have the same number of columns (%d and %d)", strings.ToUpper(kind.String()), ls.Len(), rs.Len())
+		return nil, b.errAt(selectLocation(s.Rarg), fmt.Errorf("each %s query must have the same number of columns (%d and %d)", strings.ToUpper(kind.String()), ls.Len(), rs.Len()))
 	}
 	types := make([]arrow.DataType, ls.Len())
 	for i := range types {
 		t, ok := commonType(ls.Fields[i].Type, rs.Fields[i].Type)
 		if !ok {
-			return nil, fmt.Errorf("%s types %s and %s cannot be matched (column %d)", strings.ToUpper(kind.String()), sqlTypeName(ls.Fields[i].Type), sqlTypeName(rs.Fields[i].Type), i+1)
+			return nil, b.errAt(selectLocation(s.Rarg), fmt.Errorf("%s types %s and %s cannot be matched (column %d)", strings.ToUpper(kind.String()), sqlTypeName(ls.Fields[i].Type), sqlTypeName(rs.Fields[i].Type), i+1))
 		}
 		types[i] = t
 	}
@@ -224,7 +224,7 @@ func (b *binder) orderLimitOutput(plan logical.Plan, s *pg.SelectStmt, e *env) (
 			var x logical.Expr
 			if pos, ok := ordinal(sb.Node); ok {
 				if pos < 1 || pos > plan.Schema().Len() {
-					return nil, fmt.Errorf("ORDER BY position %d is not in select list", pos)
+					return nil, b.errAt(location(sb.Node), fmt.Errorf("ORDER BY position %d is not in select list", pos))
 				}
 				x = logical.Col(plan.Schema(), pos-1)
 			} else {
@@ -258,7 +258,7 @@ func ordinal(n *pg.Node) (int, bool) {
 // bound as its fetch.
 func (b *binder) applyLimit(plan logical.Plan, s *pg.SelectStmt, e *env) (logical.Plan, error) {
 	if s.LimitOption == pg.LimitOption_LIMIT_OPTION_WITH_TIES {
-		return nil, notSupported("FETCH ... WITH TIES")
+		return nil, b.errAt(location(s.LimitCount), notSupported("FETCH ... WITH TIES"))
 	}
 	count, err := b.limitValue(s.LimitCount, e, "LIMIT")
 	if err != nil {
@@ -290,23 +290,23 @@ func (b *binder) limitValue(n *pg.Node, e *env, what string) (int64, error) {
 	if n == nil {
 		return -1, nil
 	}
-	x, err := b.expr(n, &exprCtx{sc: &scope{}, env: &env{ctes: e.ctes}, clause: what})
+	x, err := b.expr(n, &exprCtx{sc: emptyScope(), env: &env{ctes: e.ctes}, clause: what})
 	if err != nil {
 		return 0, err
 	}
 	l, ok := x.(*logical.Literal)
 	if !ok {
-		return 0, notSupported("non-constant %s", what)
+		return 0, b.errAt(location(n), notSupported("non-constant %s", what))
 	}
 	if l.Value == nil {
 		return -1, nil
 	}
 	v, s, ok := literalDecimal(l)
 	if !ok || s != 0 || !v.IsInt64() {
-		return 0, fmt.Errorf("%s must be an integer", what)
+		return 0, b.errAt(location(n), fmt.Errorf("%s must be an integer", what))
 	}
 	if v.Sign() < 0 {
-		return 0, fmt.Errorf("%s must not be negative", what)
+		return 0, b.errAt(location(n), fmt.Errorf("%s must not be negative", what))
 	}
 	return v.Int64(), nil
 }
@@ -315,6 +315,7 @@ func (b *binder) limitValue(n *pg.Node, e *env, what string) (int64, error) {
 type selectItem struct {
 	expr logical.Expr
 	name string
+	loc  int32 // position in the statement
 }
 
 // orderItem is one ORDER BY key: an output column (item) or a hidden
@@ -353,7 +354,7 @@ func (b *binder) bindSelect(s *pg.SelectStmt, e *env) (logical.Plan, error) {
 		for _, conj := range logical.SplitConjunction(cond) {
 			if hasOuterRef(conj) {
 				if containsSubquery(conj) {
-					return nil, notSupported("a subquery combined with a correlated reference in one WHERE condition")
+					return nil, b.errAt(startLocation(s.WhereClause), notSupported("a subquery combined with a correlated reference in one WHERE condition"))
 				}
 				e.sub.corr = append(e.sub.corr, conj)
 				continue
@@ -366,7 +367,11 @@ func (b *binder) bindSelect(s *pg.SelectStmt, e *env) (logical.Plan, error) {
 	}
 
 	// SELECT list.
-	selCtx := base.with(func(c *exprCtx) { c.clause = "SELECT"; c.aggOK = true; c.windowOK = true; c.subqOK = true })
+	selCtx := base.with(func(c *exprCtx) {
+		c.clause = "SELECT"
+		c.aggOK, c.windowOK, c.subqOK = true, true, true
+		c.outerOK = e.sub != nil
+	})
 	var items []selectItem
 	for _, n := range s.TargetList {
 		rt := n.GetResTarget()
@@ -377,6 +382,9 @@ func (b *binder) bindSelect(s *pg.SelectStmt, e *env) (logical.Plan, error) {
 			exp, err := expandStar(sc, qual)
 			if err != nil {
 				return nil, b.errAt(rt.Location, err)
+			}
+			for i := range exp {
+				exp[i].loc = rt.Location
 			}
 			items = append(items, exp...)
 			continue
@@ -389,11 +397,11 @@ func (b *binder) bindSelect(s *pg.SelectStmt, e *env) (logical.Plan, error) {
 		if name == "" {
 			name = exprName(rt.Val)
 		}
-		items = append(items, selectItem{expr: x, name: name})
+		items = append(items, selectItem{expr: x, name: name, loc: rt.Location})
 	}
 	if len(items) == 0 && (e.sub == nil || !e.sub.exists) {
 		if len(s.TargetList) > 0 {
-			return nil, fmt.Errorf("SELECT * with no columns")
+			return nil, b.errAt(selectLocation(s), fmt.Errorf("SELECT * with no columns"))
 		}
 	}
 
@@ -416,68 +424,89 @@ func (b *binder) bindSelect(s *pg.SelectStmt, e *env) (logical.Plan, error) {
 	}
 
 	distinct := false
+	var distinctOn []*pg.Node
 	if len(s.DistinctClause) > 0 {
 		if len(s.DistinctClause) == 1 && s.DistinctClause[0].Node == nil {
 			distinct = true
 		} else {
-			return nil, notSupported("DISTINCT ON")
+			distinctOn = s.DistinctClause
 		}
 	}
 
-	// ORDER BY: output columns by ordinal or name, else expressions over
-	// the FROM clause (hidden columns unless they match an output).
+	// ORDER BY and DISTINCT ON keys: output columns by ordinal or name,
+	// else expressions over the FROM clause (hidden columns unless they
+	// match an output).
 	var hidden []logical.Expr
-	var order []orderItem
+	var hiddenLocs []int32
 	orderCtx := base.with(func(c *exprCtx) { c.clause = "ORDER BY"; c.aggOK = true; c.windowOK = true; c.subqOK = true })
+	locate := func(n *pg.Node, clause string) (int, error) {
+		loc := location(n)
+		if pos, ok := ordinal(n); ok {
+			if pos < 1 || pos > len(items) {
+				return 0, b.errAt(loc, fmt.Errorf("%s position %d is not in select list", clause, pos))
+			}
+			return pos - 1, nil
+		}
+		if name, ok := bareName(n); ok && outputIndex(items, name) != -1 {
+			idx := outputIndex(items, name)
+			if idx == -2 {
+				return 0, b.errAt(loc, fmt.Errorf("%s %q is ambiguous", clause, name))
+			}
+			return idx, nil
+		}
+		x, err := b.expr(n, orderCtx.with(func(c *exprCtx) { c.clause = clause }))
+		if err != nil {
+			return 0, err
+		}
+		key := exprKey(x)
+		for i, it := range items {
+			if exprKey(it.expr) == key {
+				return i, nil
+			}
+		}
+		if distinct {
+			return 0, b.errAt(loc, fmt.Errorf("for SELECT DISTINCT, ORDER BY expressions must appear in select list"))
+		}
+		for i, h := range hidden {
+			if exprKey(h) == key {
+				return len(items) + i, nil
+			}
+		}
+		hidden = append(hidden, x)
+		hiddenLocs = append(hiddenLocs, loc)
+		return len(items) + len(hidden) - 1, nil
+	}
+	var onItems []int
+	for _, n := range distinctOn {
+		idx, err := locate(n, "DISTINCT ON")
+		if err != nil {
+			return nil, err
+		}
+		onItems = append(onItems, idx)
+	}
+	var order []orderItem
 	for _, n := range s.SortClause {
 		sb := n.GetSortBy()
 		if sb == nil {
 			return nil, fmt.Errorf("malformed ORDER BY")
 		}
-		idx := -1
-		var x logical.Expr
-		if pos, ok := ordinal(sb.Node); ok {
-			if pos < 1 || pos > len(items) {
-				return nil, fmt.Errorf("ORDER BY position %d is not in select list", pos)
-			}
-			idx = pos - 1
-		} else if name, ok := bareName(sb.Node); ok && outputIndex(items, name) != -1 {
-			idx = outputIndex(items, name)
-			if idx == -2 {
-				return nil, fmt.Errorf("ORDER BY %q is ambiguous", name)
-			}
-		} else {
-			if x, err = b.expr(sb.Node, orderCtx); err != nil {
-				return nil, err
-			}
-			key := exprKey(x)
-			for i, it := range items {
-				if exprKey(it.expr) == key {
-					idx = i
-					break
-				}
-			}
-			if idx < 0 {
-				if distinct {
-					return nil, fmt.Errorf("for SELECT DISTINCT, ORDER BY expressions must appear in select list")
-				}
-				for i, h := range hidden {
-					if exprKey(h) == key {
-						idx = len(items) + i
-						break
-					}
-				}
-				if idx < 0 {
-					idx = len(items) + len(hidden)
-					hidden = append(hidden, x)
-				}
-			}
-		}
-		k, err := sortKey(&logical.ColumnRef{}, sb)
+		idx, err := locate(sb.Node, "ORDER BY")
 		if err != nil {
 			return nil, err
 		}
+		k, err := sortKey(&logical.ColumnRef{}, sb)
+		if err != nil {
+			return nil, b.errAt(sb.Location, err)
+		}
 		order = append(order, orderItem{item: idx, key: k})
+	}
+	if len(distinctOn) > 0 {
+		if err := checkDistinctOnOrder(onItems, order); err != nil {
+			return nil, b.errAt(location(s.SortClause[0]), err)
+		}
+		if e.sub != nil && !e.sub.exists && len(e.sub.corr) > 0 {
+			return nil, b.errAt(location(distinctOn[0]), notSupported("DISTINCT ON in a correlated subquery"))
+		}
 	}
 
 	// All expressions computed above the FROM clause, in output order.
@@ -490,12 +519,17 @@ func (b *binder) bindSelect(s *pg.SelectStmt, e *env) (logical.Plan, error) {
 	grouping := len(s.GroupClause) > 0 || having != nil || containsAggregate(exprs...)
 	sub := e.sub
 	if sub != nil && len(sub.corr) > 0 && (s.LimitCount != nil || s.LimitOffset != nil) && !sub.exists {
-		return nil, notSupported("LIMIT/OFFSET in a correlated subquery")
+		return nil, b.errAt(limitLocation(s), notSupported("LIMIT/OFFSET in a correlated subquery"))
 	}
 	userGroups := len(g.exprs)
 	var countCols map[int]bool
 	if grouping {
-		ar, err := b.aggregate(plan, g, exprs, having, sub)
+		locs := make([]int32, 0, len(exprs))
+		for _, it := range items {
+			locs = append(locs, it.loc)
+		}
+		locs = append(locs, hiddenLocs...)
+		ar, err := b.aggregate(plan, g, exprs, locs, having, startLocation(s.HavingClause), sub, startLocation(s.WhereClause))
 		if err != nil {
 			return nil, err
 		}
@@ -529,6 +563,37 @@ func (b *binder) bindSelect(s *pg.SelectStmt, e *env) (logical.Plan, error) {
 	if sub != nil && sub.exists {
 		outExprs, names = nil, nil
 	}
+	// A subquery's value that reads the enclosing row is computed after
+	// the join: the subquery outputs the columns of its own it needs (and,
+	// when a row may be missing, a marker that is never NULL).
+	var value logical.Expr
+	alwaysOneRow := grouping && userGroups == 0 && len(g.sets) == 0 && having == nil
+	if sub != nil && !sub.exists && len(items) == 1 && hasOuterRef(outExprs[0]) {
+		ordered := false
+		for _, o := range order {
+			ordered = ordered || o.item == 0
+		}
+		if distinct || len(onItems) > 0 || ordered {
+			return nil, b.errAt(items[0].loc, notSupported("DISTINCT or ORDER BY on a subquery's select-list expression that reads the enclosing query"))
+		}
+		value = outExprs[0]
+		outExprs, names = nil, nil
+		mapping := map[int]int{}
+		for _, col := range sortedColumns(value) {
+			mapping[col] = len(outExprs)
+			outExprs = append(outExprs, logical.Col(plan.Schema(), col))
+			names = append(names, fmt.Sprintf("__value_%d", len(outExprs)))
+		}
+		if value, err = remapInner(value, mapping); err != nil {
+			return nil, err
+		}
+		sub.presentCol = -1
+		if !alwaysOneRow {
+			sub.presentCol = len(outExprs)
+			outExprs = append(outExprs, &logical.Literal{Value: true, T: logical.Bool})
+			names = append(names, "__present")
+		}
+	}
 	width := len(outExprs)
 	var corrCols []int // output positions of the columns correlation needs
 	if sub != nil && len(sub.corr) > 0 {
@@ -558,6 +623,9 @@ func (b *binder) bindSelect(s *pg.SelectStmt, e *env) (logical.Plan, error) {
 	}
 	plan = logical.NewProject(plan, outExprs, names, nil)
 
+	if len(onItems) > 0 && !(sub != nil && sub.exists) {
+		plan = distinctOnFilter(plan, onItems, order, len(items), hiddenStart)
+	}
 	if distinct && !(sub != nil && sub.exists) {
 		sch := plan.Schema()
 		groups := make([]logical.Expr, sch.Len())
@@ -580,7 +648,7 @@ func (b *binder) bindSelect(s *pg.SelectStmt, e *env) (logical.Plan, error) {
 			return nil, err
 		}
 		if count == 0 || offset > 0 {
-			return nil, notSupported("LIMIT 0 or OFFSET in an EXISTS subquery")
+			return nil, b.errAt(limitLocation(s), notSupported("LIMIT 0 or OFFSET in an EXISTS subquery"))
 		}
 	} else {
 		if len(order) > 0 {
@@ -613,19 +681,107 @@ func (b *binder) bindSelect(s *pg.SelectStmt, e *env) (logical.Plan, error) {
 
 	if sub != nil {
 		sub.width = width
+		sub.items = len(items)
+		sub.nonEmpty = alwaysOneRow
+		if value != nil {
+			// value was remapped over the projection; its references
+			// take their names from it.
+			if sub.value, err = rebase(value, plan.Schema(), 0, false); err != nil {
+				return nil, err
+			}
+		}
 		if len(sub.corr) == 0 {
-			sub.oneRow = grouping && userGroups == 0 && having == nil && s.LimitCount == nil && s.LimitOffset == nil
-		} else if grouping && userGroups == 0 && len(g.sets) == 0 {
+			sub.oneRow = alwaysOneRow && s.LimitCount == nil && s.LimitOffset == nil
+		} else if alwaysOneRow {
+			// A HAVING clause may drop the group, so only a block without
+			// one yields exactly one row per correlation key.
 			sub.grouped = true
 			if len(corrCols) > 0 {
 				sub.markerCol = corrCols[0]
 			}
-			if width > 0 {
+			if !sub.exists && len(items) > 0 {
 				sub.emptyValue = emptyGroupValue(exprs[0], countCols)
 			}
 		}
 	}
 	return plan, nil
+}
+
+// checkDistinctOnOrder applies PostgreSQL's rule that the DISTINCT ON
+// keys must match the leading ORDER BY keys: when the ORDER BY has a key
+// that is not a DISTINCT ON key, every DISTINCT ON key must come before
+// it.
+func checkDistinctOnOrder(on []int, order []orderItem) error {
+	isOn := map[int]bool{}
+	for _, i := range on {
+		isOn[i] = true
+	}
+	inPrefix := map[int]bool{}
+	n := 0
+	for n < len(order) && isOn[order[n].item] {
+		inPrefix[order[n].item] = true
+		n++
+	}
+	if n == len(order) {
+		return nil
+	}
+	for _, i := range on {
+		if !inPrefix[i] {
+			return fmt.Errorf("SELECT DISTINCT ON expressions must match initial ORDER BY expressions")
+		}
+	}
+	return nil
+}
+
+// distinctOnFilter keeps the first row (in ORDER BY order) of each group
+// of rows with equal DISTINCT ON keys: a window numbers the rows of each
+// group and a filter keeps number 1. plan is the block's projection;
+// keys and order name select items (positions past nItems are hidden
+// columns, which start at hiddenStart in plan).
+func distinctOnFilter(plan logical.Plan, on []int, order []orderItem, nItems, hiddenStart int) logical.Plan {
+	sch := plan.Schema()
+	col := func(item int) *logical.ColumnRef {
+		if item >= nItems {
+			item = hiddenStart + item - nItems
+		}
+		return logical.Col(sch, item)
+	}
+	rn := &logical.WindowCall{Func: "row_number", T: logical.Int64}
+	seen := map[int]bool{}
+	for _, i := range on {
+		if !seen[i] {
+			seen[i] = true
+			rn.PartitionBy = append(rn.PartitionBy, col(i))
+		}
+	}
+	for _, o := range order {
+		if seen[o.item] {
+			continue // constant within a partition
+		}
+		k := o.key
+		k.Expr = col(o.item)
+		rn.OrderBy = append(rn.OrderBy, k)
+	}
+	win := logical.NewWindow(plan, []*logical.WindowCall{rn}, []string{"__distinct_on_row"})
+	first := logical.Equal(logical.Col(win.Schema(), sch.Len()), &logical.Literal{Value: int64(1), T: logical.Int64})
+	return &logical.Filter{Input: win, Cond: first}
+}
+
+// selectLocation is where a query block starts as far as pg_query tells:
+// the first position recorded inside it (-1 when none).
+func selectLocation(s *pg.SelectStmt) int32 {
+	if s == nil {
+		return -1
+	}
+	return minLocation(s.ProtoReflect())
+}
+
+// limitLocation is the position of a block's LIMIT or OFFSET expression.
+func limitLocation(s *pg.SelectStmt) int32 {
+	if s.LimitCount != nil {
+		return location(s.LimitCount)
+	}
+	return location(s.LimitOffset)
 }
 
 // isStar reports whether n is * or t.*.
@@ -653,7 +809,7 @@ func expandStar(sc *scope, qual string) ([]selectItem, error) {
 		if qual != "" && !strings.EqualFold(c.qual, qual) {
 			continue
 		}
-		out = append(out, selectItem{expr: &logical.ColumnRef{Index: c.idx, Name: c.name, T: c.typ, CanBeNull: c.nullable}, name: c.name})
+		out = append(out, selectItem{expr: sc.ref(c), name: c.name})
 	}
 	if len(out) == 0 {
 		if qual != "" {
@@ -831,7 +987,7 @@ func exprName(n *pg.Node) string {
 	case *pg.Node_GroupingFunc:
 		return "grouping"
 	case *pg.Node_SqlvalueFunction:
-		return strings.ToLower(strings.TrimPrefix(x.SqlvalueFunction.Op.String(), "SVFOP_"))
+		return strings.TrimSuffix(strings.ToLower(strings.TrimPrefix(x.SqlvalueFunction.Op.String(), "SVFOP_")), "_n")
 	}
 	return "?column?"
 }

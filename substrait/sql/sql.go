@@ -119,10 +119,16 @@ func (*Describe) statement()            {}
 func (*Explain) statement()             {}
 func (*Set) statement()                 {}
 
-// errorAt builds an *Error at byte offset off of the statement text.
+// errorAt builds an *Error at byte offset off of the statement text. An
+// *Error keeps its position; one without a position takes off.
 func (p *Parsed) errorAt(off int, err error) error {
 	if e, ok := err.(*Error); ok {
-		return e
+		if e.Line > 0 || off < 0 {
+			return e
+		}
+		c := *e
+		c.Line, c.Column = lineCol(p.script, p.offset+off)
+		return &c
 	}
 	e := &Error{Msg: err.Error(), err: err}
 	if off >= 0 {
@@ -162,12 +168,12 @@ func parseOne(script string, off int, text string) (*Parsed, error) {
 	toks, err := tokenize(text)
 	if err != nil {
 		le := err.(*lexError)
-		return nil, p.errorAt(le.off, fmt.Errorf("%s", le.msg))
+		return nil, p.errorAt(le.off, le.cause())
 	}
 	custom, err := parseCustom(p, toks)
 	if err != nil {
 		if le, ok := err.(*lexError); ok {
-			return nil, p.errorAt(le.off, fmt.Errorf("%s", le.msg))
+			return nil, p.errorAt(le.off, le.cause())
 		}
 		return nil, err
 	}
@@ -223,9 +229,16 @@ func Bind(p *Parsed, cat Catalog) (st Statement, err error) {
 	}
 	b := newBinder(cat, p)
 	if p.custom != nil {
-		return b.bindCustom(p.custom)
+		st, err = b.bindCustom(p.custom)
+	} else {
+		st, err = b.bindStatement(p.stmt)
 	}
-	return b.bindStatement(p.stmt)
+	if err != nil {
+		// An error that arose in no particular place points at the
+		// statement.
+		return nil, p.errorAt(0, err)
+	}
+	return st, nil
 }
 
 // bindStatement binds a PostgreSQL statement.
@@ -248,7 +261,7 @@ func (b *binder) bindStatement(n *pg.Node) (Statement, error) {
 	case *pg.Node_VariableShowStmt:
 		return nil, notSupported("SHOW %s (only SHOW TABLES)", s.VariableShowStmt.Name)
 	case *pg.Node_ExplainStmt:
-		return nil, notSupported("EXPLAIN options in parentheses (use EXPLAIN [ANALYZE] [VERBOSE] [LOGICAL|PHYSICAL|SUBSTRAIT])")
+		return nil, notSupported("this form of EXPLAIN")
 	}
 	name := fmt.Sprintf("%T", n.Node)
 	name = strings.TrimPrefix(name, "*pg_query.Node_")

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -54,9 +55,33 @@ func TestBindErrors(t *testing.T) {
 		{sql: "with recursive r as (select 1) select * from r", want: "WITH RECURSIVE", notSupported: true},
 		{sql: "select * from generate_series(1, 3)", want: "table functions", notSupported: true},
 		{sql: "select a from t where a in (select a from u where u.c = t.b limit 1)", want: "LIMIT/OFFSET in a correlated subquery", notSupported: true},
-		{sql: "select (select count(*) from u where u.c > t.b) from t", want: "non-equality correlation", notSupported: true},
+		{sql: "select (select count(*) from u where u.c > t.b group by u.s) from t", want: "correlated subquery with GROUP BY whose correlation is not an equality of an inner and an outer expression (line 1, column 38)", notSupported: true},
+		{sql: "select (select sum(u.c * t.b) from u where u.a = t.a) from t", want: `correlated reference to "b" inside an aggregate function (line 1, column 26)`, notSupported: true},
+		{sql: "select (select row_number() over (order by t.b) from u where u.a = t.a) from t", want: `correlated reference to "b" inside a window function`, notSupported: true},
+		{sql: "select (select c from u where u.a = t.a order by t.b) from t", want: `correlated reference to "b" in ORDER BY`, notSupported: true},
+		{sql: "select (select u.c, t.b from u where u.a = t.a) from t", want: "subquery must return only one column, not 2 (line 1, column 8)"},
+		{sql: "select (select t.b - u.c from u order by 1 limit 1) from t", want: "DISTINCT or ORDER BY on a subquery's select-list expression that reads the enclosing query (line 1, column 16)", notSupported: true},
 		{sql: "select a from t join u on t.a in (select a from u)", want: "subqueries in JOIN conditions", notSupported: true},
-		{sql: "select distinct on (a) a from t", want: "DISTINCT ON", notSupported: true},
+		{sql: "select distinct on (a) a, b from t order by b, a", want: "SELECT DISTINCT ON expressions must match initial ORDER BY expressions (line 1, column 45)"},
+		{sql: "select a from t where a in (select distinct on (c) c from u where u.a = t.a)", want: "DISTINCT ON in a correlated subquery (line 1, column 49)", notSupported: true},
+		{sql: "select a, count(*) from t group by 3", want: "GROUP BY position 3 is not in select list (line 1, column 36)"},
+		{sql: "select a, count(*) from t group by 2", want: "GROUP BY position 2 refers to an aggregate (line 1, column 36)"},
+		{sql: "select a, b, count(*) from t group by a", want: `column "b" must appear in the GROUP BY clause or be used in an aggregate function (line 1, column 11)`},
+		{sql: "select a from t group by a having sum(b) > 1 and b > 1", want: `column "b" must appear in the GROUP BY clause or be used in an aggregate function (line 1, column 35)`},
+		{sql: "select a from t group by a order by b", want: `column "b" must appear in the GROUP BY clause or be used in an aggregate function (line 1, column 37)`},
+		{sql: "select a from t group by zz", want: `column "zz" not found; did you mean "a" or "b" or "d"? (line 1, column 26)`},
+		{sql: "create view v as select a from t; select * from t, \n  v where v.zz = 1", want: `column "v.zz" not found`},
+		{sql: "select 1 union select 1, 2", want: "same number of columns (1 and 2) (line 1, column 23)"},
+		{sql: "select a from t limit 'x'", want: "(line 1, column 23)"},
+		{sql: "values (1), (1, 2)", want: "VALUES lists must all be the same length (line 1, column 14)"},
+		{sql: "select * from lateral (select 1) x", want: "LATERAL (line 1, column 31)", notSupported: true},
+		{sql: "explain (format json) select 1", want: "EXPLAIN FORMAT JSON (use TEXT, LOGICAL, PHYSICAL or SUBSTRAIT) (line 1, column 17)", notSupported: true},
+		{sql: "explain (analyze, frobnicate) select 1", want: `unrecognized EXPLAIN option "frobnicate" (line 1, column 19)`},
+		{sql: "explain (analyze maybe) select 1", want: "expected a boolean value"},
+		{sql: "explain (analyze, analyze) select 1", want: "EXPLAIN option ANALYZE given twice"},
+		{sql: "explain (costs off) select 1", want: "EXPLAIN option COSTS", notSupported: true},
+		{sql: "select current_timestamp(7)", want: "timestamp precision 7"},
+		{sql: "select now(1)", want: "now"},
 		{sql: "create table x (a int)", want: "CREATE TABLE", notSupported: true},
 		{sql: "insert into t values (1)", want: "statement InsertStmt", notSupported: true},
 		{sql: "select a from t where s similar to 'x'", want: "SIMILAR TO", notSupported: true},
@@ -73,6 +98,10 @@ func TestBindErrors(t *testing.T) {
 			}
 			if c.notSupported != errors.Is(err, ErrNotSupported) {
 				t.Errorf("errors.Is(err, ErrNotSupported) = %v, want %v (%v)", !c.notSupported, c.notSupported, err)
+			}
+			var se *Error
+			if !errors.As(err, &se) || se.Line == 0 {
+				t.Errorf("error %q has no position", err)
 			}
 		})
 	}
@@ -270,6 +299,7 @@ func TestDecorrelation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		checkRefs(t, sts[0].(*Query).Plan)
 		return sts[0].(*Query).Plan
 	}
 	joins := func(p logical.Plan) []*logical.Join {
@@ -311,7 +341,7 @@ func TestDecorrelation(t *testing.T) {
 	}
 	// Subqueries in HAVING see the aggregate's output.
 	p = bind("select b, sum(d) from t group by b having sum(d) > (select avg(d) from t t2 where t2.b = t.b)")
-	if !strings.Contains(logical.Format(p), "Join: type=Inner on=equal(__corr_key_1#3, b#0)") {
+	if !strings.Contains(logical.Format(p), "Join: type=Inner on=equal(__corr_1#3, b#0)") {
 		t.Errorf("having subquery:\n%s", logical.Format(p))
 	}
 	// Outer columns used by a subquery must be grouped.
@@ -371,6 +401,7 @@ func TestTPCH(t *testing.T) {
 			}
 			// No binder-internal expression may leak into the plan.
 			checkPlan(t, q.Plan)
+			checkRefs(t, q.Plan)
 			if name == "q15.sql" && len(cat.views) != 0 {
 				t.Errorf("view revenue0 not dropped")
 			}
@@ -442,6 +473,9 @@ func FuzzParseBind(f *testing.F) {
 		"select (select count(*) from u where u.a = t.a) from t", "values (1), (2) union select a from t",
 		"select row_number() over (partition by a order by b rows between 1 preceding and 1 following) from t",
 		"/* nested /* comment */ */ select $$x$$;;", "select a from t natural full join u",
+		"explain (analyze, format substrait) select 1", "select distinct on (b) a from t order by b, a desc",
+		"select (select u.c + t.b from u where u.a = t.a) from t", "select (select count(*) from u where u.c > t.b) from t",
+		"select now(), current_timestamp(2), current_date",
 	}
 	files, _ := filepath.Glob("../../../shared/tpch/queries/q*.sql")
 	for _, fn := range files {
@@ -472,4 +506,94 @@ func FuzzParseBind(f *testing.F) {
 			cat.apply(st)
 		}
 	})
+}
+
+// TestViewErrors checks that an error in a view's body names the view and
+// gives both the place in the view's definition and the place of the
+// reference in the statement.
+func TestViewErrors(t *testing.T) {
+	cat := tpchCatalog()
+	cat.views["v"] = "select a,\n  zz from t"
+	cat.views["w"] = "select * from v"
+	cat.views["n"] = "select distinct on (a) a from t order by b"
+	cases := []struct{ sql, want string }{
+		{"select * from\n  v", `in view "v" (line 2, column 3 of its definition): column "zz" not found; did you mean "a" or "b" or "d"? (line 2, column 3)`},
+		{"select 1 from t, w", `in view "w" (line 1, column 15 of its definition): in view "v" (line 2, column 3 of its definition): column "zz" not found; did you mean "a" or "b" or "d"? (line 1, column 18)`},
+		{"select * from n", `in view "n" (line 1, column 42 of its definition): SELECT DISTINCT ON expressions must match initial ORDER BY expressions (line 1, column 15)`},
+	}
+	for _, c := range cases {
+		_, err := bindAll(t, cat, c.sql)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%q: got %v\nwant %s", c.sql, err, c.want)
+		}
+	}
+}
+
+// TestStatementTime checks now(), current_timestamp, localtimestamp and
+// current_date: constants of the statement's time (UTC), the same instant
+// everywhere in the statement, views included.
+func TestStatementTime(t *testing.T) {
+	calls := 0
+	old := clock
+	clock = func() time.Time {
+		calls++
+		// 23:59:59.987654 in UTC+2 is 21:59:59.987654 UTC.
+		return time.Date(2024, 2, 29, 23, 59, 59, 987654321, time.FixedZone("", 2*3600))
+	}
+	defer func() { clock = old }()
+	cat := tpchCatalog()
+	cat.views["vt"] = "select now() as n, current_date as d"
+	sts, err := bindAll(t, cat, "select now(), current_timestamp, localtimestamp, current_timestamp(0), current_timestamp(2), current_date, "+
+		"transaction_timestamp(), n, d from vt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Errorf("clock read %d times, want once per statement", calls)
+	}
+	p := sts[0].(*Query).Plan
+	checkRefs(t, p)
+	want := "Project: TIMESTAMP '2024-02-29 21:59:59.987654' AS now, TIMESTAMP '2024-02-29 21:59:59.987654' AS current_timestamp, " +
+		"TIMESTAMP '2024-02-29 21:59:59.987654' AS localtimestamp, TIMESTAMP '2024-02-29 21:59:59' AS current_timestamp, " +
+		"TIMESTAMP '2024-02-29 21:59:59.98' AS current_timestamp, DATE '2024-02-29' AS current_date, " +
+		"TIMESTAMP '2024-02-29 21:59:59.987654' AS transaction_timestamp, n#0, d#1"
+	if got := strings.Split(logical.Format(p), "\n")[0]; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if !strings.Contains(logical.Format(p), "Project: TIMESTAMP '2024-02-29 21:59:59.987654' AS n, DATE '2024-02-29' AS d") {
+		t.Errorf("view does not see the statement time:\n%s", logical.Format(p))
+	}
+	for i, typ := range []arrow.DataType{logical.TimestampUs, logical.TimestampUs, logical.TimestampUs, logical.TimestampUs, logical.TimestampUs, logical.Date32} {
+		if f := p.Schema().Fields[i]; !arrow.TypeEqual(f.Type, typ) || f.Nullable {
+			t.Errorf("column %d: %s nullable=%v, want %s not null", i, f.Type, f.Nullable, typ)
+		}
+	}
+}
+
+// TestExplainOptions checks both EXPLAIN forms.
+func TestExplainOptions(t *testing.T) {
+	cases := []struct {
+		sql              string
+		analyze, verbose bool
+		format           string
+	}{
+		{"explain (analyze, format substrait) select 1", true, false, "substrait"},
+		{"explain (ANALYZE true, VERBOSE on, FORMAT 'physical') select 1", true, true, "physical"},
+		{"explain (analyze off, format text) (select 1)", false, false, ""},
+		{"explain (verbose) with x as (select 1) select * from x", false, true, ""},
+		{"explain (format logical, analyse 1) values (1)", true, false, "logical"},
+		{"explain analyze verbose logical select 1", true, true, "logical"},
+		{"explain (select 1)", false, false, ""},
+	}
+	for _, c := range cases {
+		sts, err := bindAll(t, tpchCatalog(), c.sql)
+		if err != nil {
+			t.Errorf("%s: %v", c.sql, err)
+			continue
+		}
+		e, ok := sts[0].(*Explain)
+		if !ok || e.Analyze != c.analyze || e.Verbose != c.verbose || e.Format != c.format || e.Query == nil {
+			t.Errorf("%s: got %+v", c.sql, sts[0])
+		}
+	}
 }

@@ -17,7 +17,8 @@ import (
 //
 //	[NOT] EXISTS           semi / anti join
 //	x IN, x op ANY         semi join on x op y
-//	x NOT IN               null-aware anti join on x = y
+//	x NOT IN               null-aware anti join on x = y (correlated: anti
+//	                       join on the correlation and x = y IS NOT FALSE)
 //	x op ALL               anti join on (x op y) IS NOT TRUE
 //	scalar subquery        cross join (uncorrelated aggregate: one row),
 //	                       left join (correlated aggregate, grouped by the
@@ -28,7 +29,19 @@ import (
 // A correlated aggregate without GROUP BY yields one row per outer row even
 // when no inner row matches (count is then 0): the left join gives NULL
 // for those rows, and a CASE on the join's match restores the empty-group
-// value (the COUNT bug).
+// value (the COUNT bug). When its correlation is not a set of equalities,
+// the rows to aggregate are first left-joined, on the correlation, to the
+// distinct outer values it reads, and grouped by those values, which
+// turns the correlation into equalities (deferCorrelation). EXISTS over
+// such an aggregate is simply true.
+//
+// The select-list item of a subquery may read the enclosing row as well:
+// the subquery then outputs the inner columns the item needs and the
+// enclosing block computes the item over the join (see subqueryInfo.value).
+//
+// Every reference the joins and the enclosing block build is rebuilt from
+// the schema it reads (rebase), so names, types and nullability (of an
+// outer join's null-supplying side in particular) match the input.
 
 // subqueryInfo collects what the binding of a subquery block learns.
 type subqueryInfo struct {
@@ -50,6 +63,22 @@ type subqueryInfo struct {
 	// every row it produces.
 	emptyValue logical.Expr
 	markerCol  int
+	// items is the number of select-list items of the block.
+	items int
+	// value, when set, is the subquery's value computed after the join
+	// because it reads the enclosing row: an expression over the
+	// subquery's output (column references) and the enclosing block
+	// (outer references). presentCol, when >= 0, is an output column
+	// that is never NULL, to tell a missing row from a NULL value.
+	value      logical.Expr
+	presentCol int
+	// nonEmpty: the block yields a row whatever the enclosing row (an
+	// aggregate without GROUP BY or HAVING), so EXISTS is true.
+	nonEmpty bool
+	// keys, when set, is the placeholder in the plan for the enclosing
+	// block's values of a correlated aggregate whose correlation is not a
+	// set of equalities (see deferCorrelation).
+	keys *outerKeys
 }
 
 type subqKind int
@@ -74,9 +103,17 @@ type subqueryExpr struct {
 
 func (s *subqueryExpr) Type() arrow.DataType {
 	if s.kind == subqScalar {
-		return s.plan.Schema().Fields[0].Type
+		return s.valueType()
 	}
 	return logical.Bool
+}
+
+// valueType is the type of the subquery's (one column) result.
+func (s *subqueryExpr) valueType() arrow.DataType {
+	if s.info.value != nil {
+		return s.info.value.Type()
+	}
+	return s.plan.Schema().Fields[0].Type
 }
 func (s *subqueryExpr) Nullable() bool { return s.kind != subqExists }
 func (s *subqueryExpr) String() string { return fmt.Sprintf("subquery#%d", s.id) }
@@ -93,9 +130,11 @@ func (s *subqueryExpr) mapOuter(f func(logical.Expr) (logical.Expr, error)) (log
 		}
 	}
 	info := *s.info
-	info.corr = make([]logical.Expr, len(s.info.corr))
-	for i, p := range s.info.corr {
-		q, err := logical.TransformExpr(p, func(n logical.Expr) (logical.Expr, error) {
+	mapExpr := func(p logical.Expr) (logical.Expr, error) {
+		if p == nil {
+			return nil, nil
+		}
+		return logical.TransformExpr(p, func(n logical.Expr) (logical.Expr, error) {
 			o, ok := n.(*outerRef)
 			if !ok {
 				return n, nil
@@ -110,10 +149,30 @@ func (s *subqueryExpr) mapOuter(f func(logical.Expr) (logical.Expr, error)) (log
 			}
 			return &outerRef{Index: cr.Index, Name: cr.Name, T: cr.T, CanBeNull: cr.CanBeNull}, nil
 		})
-		if err != nil {
+	}
+	info.corr = make([]logical.Expr, len(s.info.corr))
+	for i, p := range s.info.corr {
+		if info.corr[i], err = mapExpr(p); err != nil {
 			return nil, err
 		}
-		info.corr[i] = q
+	}
+	if info.value, err = mapExpr(s.info.value); err != nil {
+		return nil, err
+	}
+	if info.emptyValue, err = mapExpr(s.info.emptyValue); err != nil {
+		return nil, err
+	}
+	if s.info.keys != nil {
+		k := *s.info.keys
+		k.refs = make([]*outerRef, len(s.info.keys.refs))
+		for i, r := range s.info.keys.refs {
+			m, err := mapExpr(r)
+			if err != nil {
+				return nil, err
+			}
+			k.refs[i] = m.(*outerRef)
+		}
+		info.keys = &k
 	}
 	c.info = &info
 	return &c, nil
@@ -141,7 +200,7 @@ func (b *binder) subLink(sl *pg.SubLink, c *exprCtx) (logical.Expr, error) {
 	default:
 		return nil, notSupported("%s subqueries", sl.SubLinkType)
 	}
-	info := &subqueryInfo{exists: kind == subqExists}
+	info := &subqueryInfo{exists: kind == subqExists, presentCol: -1}
 	se := &env{outer: c.sc, sub: info}
 	if c.env != nil {
 		se.ctes = c.env.ctes
@@ -157,11 +216,12 @@ func (b *binder) subLink(sl *pg.SubLink, c *exprCtx) (logical.Expr, error) {
 	plainBlock := (sel.Op == pg.SetOperation_SETOP_NONE || sel.Op == pg.SetOperation_SET_OPERATION_UNDEFINED) && len(sel.ValuesLists) == 0
 	if !plainBlock {
 		info.width = plan.Schema().Len()
+		info.items = info.width
 	}
 	b.nextID++
 	sq := &subqueryExpr{kind: kind, plan: plan, info: info, id: b.nextID}
-	if kind != subqExists && info.width != 1 {
-		return nil, fmt.Errorf("subquery must return only one column, not %d", info.width)
+	if kind != subqExists && info.items != 1 {
+		return nil, fmt.Errorf("subquery must return only one column, not %d", info.items)
 	}
 	if kind == subqAny || kind == subqAll {
 		if _, isRow := sl.Testexpr.Node.(*pg.Node_RowExpr); isRow {
@@ -180,7 +240,7 @@ func (b *binder) subLink(sl *pg.SubLink, c *exprCtx) (logical.Expr, error) {
 			return nil, err
 		}
 		// Check the comparison types now; the join builds it later.
-		if _, err := compare(fn, test, logical.Col(plan.Schema(), 0)); err != nil {
+		if _, err := compare(fn, test, &logical.ColumnRef{Name: "subquery", T: sq.valueType(), CanBeNull: true}); err != nil {
 			return nil, err
 		}
 		sq.op, sq.test = fn, test
@@ -188,22 +248,12 @@ func (b *binder) subLink(sl *pg.SubLink, c *exprCtx) (logical.Expr, error) {
 	return sq, nil
 }
 
-// corrOn turns a subquery's correlation into a join condition for a join
-// whose left side has width lw.
-func corrOn(sq *subqueryExpr, lw int) (logical.Expr, error) {
+// corrOn turns a subquery's correlation into a join condition between
+// left (the enclosing block's plan) and the subquery's plan.
+func corrOn(sq *subqueryExpr, left *logical.Schema) (logical.Expr, error) {
 	var parts []logical.Expr
 	for _, p := range sq.info.corr {
-		q, err := logical.TransformExpr(p, func(n logical.Expr) (logical.Expr, error) {
-			switch x := n.(type) {
-			case *logical.ColumnRef:
-				c := *x
-				c.Index += lw
-				return &c, nil
-			case *outerRef:
-				return &logical.ColumnRef{Index: x.Index, Name: x.Name, T: x.T, CanBeNull: x.CanBeNull}, nil
-			}
-			return n, nil
-		})
+		q, err := overJoin(p, left, sq.plan.Schema())
 		if err != nil {
 			return nil, err
 		}
@@ -212,10 +262,77 @@ func corrOn(sq *subqueryExpr, lw int) (logical.Expr, error) {
 	return logical.And(parts...), nil
 }
 
-// subqueryValue is the subquery's first column as seen from the join.
-func subqueryValue(sq *subqueryExpr, lw int) *logical.ColumnRef {
-	f := sq.plan.Schema().Fields[0]
-	return &logical.ColumnRef{Index: lw, Name: f.Name, T: f.Type, CanBeNull: f.Nullable}
+// overJoin rewrites e, an expression over the subquery's output (column
+// references) and the enclosing block (outer references), over a join of
+// the enclosing plan (left) with the subquery (right): every reference is
+// rebuilt from the field it reads, so it has that field's name, type and
+// nullability, and calls over it widen their nullability to match.
+func overJoin(e logical.Expr, left, right *logical.Schema) (logical.Expr, error) {
+	return rebase(e, logical.Concat(left, right), left.Len(), true)
+}
+
+// rebase rebuilds the references of e over schema in: column reference i
+// reads field i+shift and, with outer set, outer reference i reads field
+// i (the enclosing plan comes first in in). Calls whose arguments became
+// nullable become nullable.
+func rebase(e logical.Expr, in *logical.Schema, shift int, outer bool) (logical.Expr, error) {
+	return logical.TransformExpr(e, func(n logical.Expr) (logical.Expr, error) {
+		idx := -1
+		switch x := n.(type) {
+		case *logical.ColumnRef:
+			idx = x.Index + shift
+		case *outerRef:
+			if !outer {
+				return n, nil
+			}
+			idx = x.Index
+		case *logical.Call:
+			if !x.NullableOut && callMayBeNull(x) {
+				c := *x
+				c.NullableOut = true
+				return &c, nil
+			}
+			return n, nil
+		default:
+			return n, nil
+		}
+		if idx < 0 || idx >= in.Len() {
+			return nil, fmt.Errorf("internal: reference %s outside its input (%d columns)", n, in.Len())
+		}
+		return logical.Col(in, idx), nil
+	})
+}
+
+// callMayBeNull reports whether c can yield NULL given its arguments'
+// nullability.
+func callMayBeNull(c *logical.Call) bool {
+	switch c.Func {
+	case "is_null", "is_not_null", "is_distinct_from", "is_not_distinct_from",
+		"is_true", "is_false", "is_not_true", "is_not_false":
+		return false
+	case "coalesce":
+		for _, a := range c.Args {
+			if !a.Nullable() {
+				return false
+			}
+		}
+		return len(c.Args) > 0
+	}
+	for _, a := range c.Args {
+		if a.Nullable() {
+			return true
+		}
+	}
+	return false
+}
+
+// subqueryValue is the subquery's value as seen from the join condition of
+// left with the subquery: its first column, or its value expression.
+func subqueryValue(sq *subqueryExpr, left *logical.Schema) (logical.Expr, error) {
+	if sq.info.value != nil {
+		return overJoin(sq.info.value, left, sq.plan.Schema())
+	}
+	return logical.Col(logical.Concat(left, sq.plan.Schema()), left.Len()), nil
 }
 
 // applyFilter filters plan by conjuncts: plain ones first, then the
@@ -290,8 +407,12 @@ func (b *binder) subqueryJoin(plan logical.Plan, c logical.Expr) (logical.Plan, 
 	if !ok || sq.kind == subqScalar || (sq.test != nil && containsSubquery(sq.test)) {
 		return nil, false, nil
 	}
-	lw := plan.Schema().Len()
-	on, err := corrOn(sq, lw)
+	sq, err := materialize(sq, plan)
+	if err != nil {
+		return nil, false, err
+	}
+	left := plan.Schema()
+	on, err := corrOn(sq, left)
 	if err != nil {
 		return nil, false, err
 	}
@@ -300,9 +421,32 @@ func (b *binder) subqueryJoin(plan logical.Plan, c logical.Expr) (logical.Plan, 
 		j.NullAware = nullAware
 		return j, true, nil
 	}
-	cmp := func(fn string) (logical.Expr, error) { return compare(fn, sq.test, subqueryValue(sq, lw)) }
+	// notIn drops the left rows for which x (an equality) is true or
+	// unknown for some subquery row. Uncorrelated, that is the null-aware
+	// anti join on x. Correlated, only the rows the correlation selects
+	// count (a NULL elsewhere in the subquery must not drop every row), so
+	// the condition says it: the correlation and x IS NOT FALSE.
+	notIn := func(x logical.Expr) (logical.Plan, bool, error) {
+		if on == nil {
+			return join(logical.JoinAnti, x, true)
+		}
+		return join(logical.JoinAnti, logical.And(on, boolCall("is_not_false", x)), false)
+	}
+	cmp := func(fn string) (logical.Expr, error) {
+		v, err := subqueryValue(sq, left)
+		if err != nil {
+			return nil, err
+		}
+		return compare(fn, sq.test, v)
+	}
 	switch sq.kind {
 	case subqExists:
+		if sq.info.nonEmpty {
+			if neg {
+				return &logical.Filter{Input: plan, Cond: &logical.Literal{Value: false, T: logical.Bool}}, true, nil
+			}
+			return plan, true, nil
+		}
 		if neg {
 			return join(logical.JoinAnti, on, false)
 		}
@@ -316,7 +460,7 @@ func (b *binder) subqueryJoin(plan logical.Plan, c logical.Expr) (logical.Plan, 
 		case !neg:
 			return join(logical.JoinSemi, logical.And(x, on), false)
 		case sq.op == "equal": // NOT IN
-			return join(logical.JoinAnti, logical.And(x, on), true)
+			return notIn(x)
 		default: // NOT (x op ANY s): no y for which x op y is true or unknown
 			return join(logical.JoinAnti, logical.And(on, boolCall("is_not_false", x)), false)
 		}
@@ -327,7 +471,7 @@ func (b *binder) subqueryJoin(plan logical.Plan, c logical.Expr) (logical.Plan, 
 				if err != nil {
 					return nil, false, err
 				}
-				return join(logical.JoinAnti, logical.And(x, on), true)
+				return notIn(x)
 			}
 			x, err := cmp(sq.op)
 			if err != nil {
@@ -357,6 +501,7 @@ func (b *binder) replaceSubqueries(plan logical.Plan, e logical.Expr, innerOK ma
 		if !ok {
 			return n, nil
 		}
+		rejectsNull := innerOK[sq]
 		if sq.test != nil && containsSubquery(sq.test) {
 			p, t, err := b.replaceSubqueries(plan, sq.test, nil)
 			if err != nil {
@@ -367,8 +512,13 @@ func (b *binder) replaceSubqueries(plan logical.Plan, e logical.Expr, innerOK ma
 			c.test = t
 			sq = &c
 		}
-		lw := plan.Schema().Len()
-		on, err := corrOn(sq, lw)
+		sq, err := materialize(sq, plan)
+		if err != nil {
+			return nil, err
+		}
+		left := plan.Schema()
+		lw := left.Len()
+		on, err := corrOn(sq, left)
 		if err != nil {
 			return nil, err
 		}
@@ -379,20 +529,29 @@ func (b *binder) replaceSubqueries(plan logical.Plan, e logical.Expr, innerOK ma
 		}
 		switch sq.kind {
 		case subqExists:
-			m := mark(on)
-			if on == nil {
-				return m, nil
+			if sq.info.nonEmpty {
+				return &logical.Literal{Value: true, T: logical.Bool}, nil
 			}
-			// A NULL correlation condition means "no match" for EXISTS.
+			// A NULL correlation condition means "no match" for EXISTS
+			// (and the mark is never NULL without a condition).
+			m := mark(on)
 			return &logical.Call{Func: "coalesce", Args: []logical.Expr{m, &logical.Literal{Value: false, T: logical.Bool}}, T: logical.Bool}, nil
 		case subqAny:
-			x, err := compare(sq.op, sq.test, subqueryValue(sq, lw))
+			v, err := subqueryValue(sq, left)
+			if err != nil {
+				return nil, err
+			}
+			x, err := compare(sq.op, sq.test, v)
 			if err != nil {
 				return nil, err
 			}
 			return mark(logical.And(x, on)), nil
 		case subqAll:
-			x, err := compare(negatedComparison[sq.op], sq.test, subqueryValue(sq, lw))
+			v, err := subqueryValue(sq, left)
+			if err != nil {
+				return nil, err
+			}
+			x, err := compare(negatedComparison[sq.op], sq.test, v)
 			if err != nil {
 				return nil, err
 			}
@@ -404,7 +563,7 @@ func (b *binder) replaceSubqueries(plan logical.Plan, e logical.Expr, innerOK ma
 			jt = logical.JoinCross
 		case on == nil:
 			jt = logical.JoinSingle
-		case sq.info.grouped && innerOK[sq]:
+		case sq.info.grouped && rejectsNull && sq.info.value == nil:
 			jt = logical.JoinInner
 		case sq.info.grouped:
 			jt = logical.JoinLeft
@@ -414,9 +573,26 @@ func (b *binder) replaceSubqueries(plan logical.Plan, e logical.Expr, innerOK ma
 		j := logical.NewJoin(plan, sq.plan, jt, on)
 		plan = j
 		var val logical.Expr = logical.Col(j.Schema(), lw)
+		if sq.info.value != nil {
+			if val, err = rebase(sq.info.value, j.Schema(), lw, true); err != nil {
+				return nil, err
+			}
+			if jt == logical.JoinSingle && sq.info.presentCol >= 0 {
+				// No row: NULL, whatever the expression makes of NULLs.
+				present := logical.Col(j.Schema(), lw+sq.info.presentCol)
+				val = &logical.Case{
+					Whens: []logical.When{{Cond: boolCall("is_null", present), Then: logical.NullLiteral(val.Type())}},
+					Else:  val,
+					T:     val.Type(),
+				}
+			}
+		}
 		if sq.info.emptyValue != nil && jt == logical.JoinLeft {
-			empty, err := castTo(sq.info.emptyValue, val.Type())
+			empty, err := rebase(sq.info.emptyValue, j.Schema(), lw, true)
 			if err != nil {
+				return nil, err
+			}
+			if empty, err = castTo(empty, val.Type()); err != nil {
 				return nil, err
 			}
 			marker := logical.Col(j.Schema(), lw+sq.info.markerCol)
@@ -432,4 +608,160 @@ func (b *binder) replaceSubqueries(plan logical.Plan, e logical.Expr, innerOK ma
 		return nil, nil, err
 	}
 	return plan, out, nil
+}
+
+// equiCorrelation reports whether every correlation predicate compares an
+// inner expression with an outer one for equality (then the inner sides
+// can simply become grouping keys).
+func equiCorrelation(corr []logical.Expr) bool {
+	for _, p := range corr {
+		if _, _, fn, ok := splitCorrelation(p); !ok || fn != "equal" {
+			return false
+		}
+	}
+	return true
+}
+
+// outerKeys stands, inside the plan of a correlated aggregate subquery,
+// for the distinct values of the enclosing block's columns that its
+// correlation reads. It exists only while binding: the enclosing block
+// replaces it with those values (materialize) when it joins the subquery.
+type outerKeys struct {
+	refs   []*outerRef // the enclosing block's columns, one per output column
+	schema *logical.Schema
+	// marker is the position, in the inner side of the join built over
+	// the placeholder, of a column that is never NULL.
+	marker int
+}
+
+func (o *outerKeys) Schema() *logical.Schema                    { return o.schema }
+func (o *outerKeys) Children() []logical.Plan                   { return nil }
+func (o *outerKeys) WithChildren(_ []logical.Plan) logical.Plan { return o }
+func (o *outerKeys) String() string                             { return "OuterKeys (placeholder)" }
+
+// deferCorrelation prepares a correlated aggregate whose correlation is
+// not a set of equalities: inner (the rows to aggregate) is left-joined to
+// a placeholder for the distinct outer values the correlation reads, on
+// the correlation. The result is the plan to aggregate (grouped by the
+// placeholder's columns, which come first) and the placeholder.
+func (b *binder) deferCorrelation(inner logical.Plan, sub *subqueryInfo) (logical.Plan, *outerKeys, error) {
+	keys := &outerKeys{schema: &logical.Schema{}}
+	pos := map[int]int{} // outer index -> placeholder column
+	for _, p := range sub.corr {
+		walk(p, func(n logical.Expr) bool {
+			o, ok := n.(*outerRef)
+			if !ok {
+				return true
+			}
+			if _, seen := pos[o.Index]; !seen {
+				pos[o.Index] = len(keys.refs)
+				keys.refs = append(keys.refs, o)
+				keys.schema.Fields = append(keys.schema.Fields, logical.Field{Name: o.Name, Type: o.T, Nullable: o.CanBeNull})
+			}
+			return true
+		})
+	}
+	// The inner rows with a marker that is never NULL: count(*) counts it,
+	// so the NULL row the left join adds for an outer value without
+	// matches counts as no row.
+	is := inner.Schema()
+	exprs := make([]logical.Expr, 0, is.Len()+1)
+	names := make([]string, 0, is.Len()+1)
+	for i, f := range is.Fields {
+		exprs = append(exprs, logical.Col(is, i))
+		names = append(names, f.Name)
+	}
+	keys.marker = is.Len()
+	exprs = append(exprs, &logical.Literal{Value: true, T: logical.Bool})
+	names = append(names, "__present")
+	right := logical.NewProject(inner, exprs, names, nil)
+	in := logical.Concat(keys.schema, right.Schema())
+	k := keys.schema.Len()
+	var conds []logical.Expr
+	for _, p := range sub.corr {
+		q, err := logical.TransformExpr(p, func(n logical.Expr) (logical.Expr, error) {
+			switch x := n.(type) {
+			case *outerRef:
+				return logical.Col(in, pos[x.Index]), nil
+			case *logical.ColumnRef:
+				return logical.Col(in, k+x.Index), nil
+			}
+			return n, nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		conds = append(conds, q)
+	}
+	return logical.NewJoin(keys, right, logical.JoinLeft, logical.And(conds...)), keys, nil
+}
+
+// overJoin rewrites an aggregate call bound over the inner rows to read
+// them on the right of the join deferCorrelation built (over schema in):
+// references move past the placeholder's columns and become nullable, and
+// count(*) counts the never-NULL marker.
+func (o *outerKeys) overJoin(a *logical.AggregateCall, in *logical.Schema) (*logical.AggregateCall, error) {
+	k := o.schema.Len()
+	e, err := rebase(a, in, k, false)
+	if err != nil {
+		return nil, err
+	}
+	out := e.(*logical.AggregateCall)
+	if out.Func == "count" && len(out.Args) == 0 {
+		c := *out
+		c.Args = []logical.Expr{logical.Col(in, k+o.marker)}
+		out = &c
+	}
+	return out, nil
+}
+
+// materialize returns sq with the placeholder of a deferred correlated
+// aggregate in its plan replaced by the distinct values of the enclosing
+// plan left that it stands for.
+func materialize(sq *subqueryExpr, leftPlan logical.Plan) (*subqueryExpr, error) {
+	keys := sq.info.keys
+	if keys == nil {
+		return sq, nil
+	}
+	left := leftPlan.Schema()
+	exprs := make([]logical.Expr, len(keys.refs))
+	for i, r := range keys.refs {
+		if r.Index < 0 || r.Index >= left.Len() {
+			return nil, fmt.Errorf("internal: correlated column %s outside the enclosing plan", r)
+		}
+		c := logical.Col(left, r.Index)
+		f := keys.schema.Fields[i]
+		if !arrow.TypeEqual(c.T, f.Type) || c.CanBeNull != f.Nullable {
+			return nil, fmt.Errorf("internal: correlated column %s is %s (nullable=%v) in the enclosing plan, %s (nullable=%v) in the subquery",
+				r, c.T, c.CanBeNull, f.Type, f.Nullable)
+		}
+		exprs[i] = c
+	}
+	names := make([]string, len(exprs))
+	groups := make([]logical.Expr, len(exprs))
+	for i, f := range keys.schema.Fields {
+		names[i] = f.Name
+	}
+	proj := logical.NewProject(leftPlan, exprs, names, nil)
+	for i := range groups {
+		groups[i] = logical.Col(proj.Schema(), i)
+	}
+	distinct := logical.NewAggregate(proj, groups, names, nil, nil, nil)
+	found := 0
+	out, err := logical.Transform(sq.plan, func(n logical.Plan) (logical.Plan, error) {
+		if _, ok := n.(*outerKeys); ok {
+			found++
+			return distinct, nil
+		}
+		return n, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if found != 1 {
+		return nil, fmt.Errorf("internal: %d placeholders for the outer values of a correlated subquery", found)
+	}
+	c := *sq
+	c.plan = out
+	return &c, nil
 }
