@@ -469,7 +469,13 @@ func (b *binder) scalarCall(name string, args []logical.Expr) (logical.Expr, err
 		if name == "ceiling" {
 			name = "ceil"
 		}
-		return call(name, args[0].Type(), args[0]), nil
+		t := args[0].Type()
+		if p, sc, ok := logical.DecimalParams(t); ok && (name == "floor" || name == "ceil") {
+			// As in PostgreSQL: the result is integral, scale 0, with room
+			// for a carry (ceil(9.5) = 10).
+			t = logical.DecimalType(max(p-sc+1, 1), 0)
+		}
+		return call(name, t, args[0]), nil
 	case "round":
 		if err := nargs(1, 2); err != nil {
 			return nil, err
@@ -485,7 +491,16 @@ func (b *binder) scalarCall(name string, args []logical.Expr) (logical.Expr, err
 			}
 			digits = d
 		}
-		return call("round", args[0].Type(), args[0], digits), nil
+		t := args[0].Type()
+		if p, sc, ok := logical.DecimalParams(t); ok {
+			// As in PostgreSQL, round(x, d) with a constant d has scale d
+			// (0 for negative d), with room for a carry.
+			if lit, isLit := digits.(*logical.Literal); isLit && lit.Value != nil {
+				d := max(lit.Value.(int32), 0)
+				t = logical.DecimalType(max(p-sc+d+1, 1), d)
+			}
+		}
+		return call("round", t, args[0], digits), nil
 	case "sqrt", "exp", "ln", "log10", "log":
 		if err := nargs(1, 1); err != nil {
 			return nil, fmt.Errorf("%w (log with a base is not supported)", err)

@@ -110,21 +110,21 @@ func arrowType(tn *pg.TypeName) (arrow.DataType, error) {
 func sqlTypeName(t arrow.DataType) string {
 	switch t.ID() {
 	case arrow.INT8, arrow.INT16:
-		return "int2"
+		return "smallint"
 	case arrow.INT32:
-		return "int4"
+		return "integer"
 	case arrow.INT64:
-		return "int8"
+		return "bigint"
 	case arrow.FLOAT32:
-		return "float4"
+		return "real"
 	case arrow.FLOAT64:
-		return "float8"
+		return "double precision"
 	case arrow.DECIMAL32, arrow.DECIMAL64, arrow.DECIMAL128, arrow.DECIMAL256:
 		return "numeric"
 	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
 		return "text"
 	case arrow.BOOL:
-		return "bool"
+		return "boolean"
 	case arrow.DATE32:
 		return "date"
 	case arrow.TIMESTAMP:
@@ -358,7 +358,7 @@ func castLiteral(l *logical.Literal, t arrow.DataType, exact bool) (logical.Expr
 			if exact {
 				return nil, nil
 			}
-			r := math.Round(v)
+			r := math.RoundToEven(v) // float to integer rounds half to even, as in PostgreSQL
 			if r < math.MinInt64 || r >= math.MaxInt64 {
 				return nil, fmt.Errorf("value %v out of range for %s", v, sqlTypeName(t))
 			}
