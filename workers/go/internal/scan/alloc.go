@@ -57,9 +57,32 @@ func classOf(size int) int {
 
 // Allocate implements memory.Allocator.
 func (p *bufferPool) Allocate(size int) []byte {
+	b, reused := p.take(size)
+	if reused {
+		clear(b)
+	}
+	return b
+}
+
+// allocRaw is Allocate without zeroing reused memory, for buffers the
+// caller overwrites completely.
+func (p *bufferPool) allocRaw(size int) []byte {
+	b, _ := p.take(size)
+	return b
+}
+
+// freeRaw frees a buffer from allocRaw; nil is ignored.
+func (p *bufferPool) freeRaw(b []byte) {
+	if cap(b) > 0 {
+		p.Free(b)
+	}
+}
+
+// take returns a buffer of size bytes and whether it was in the pool.
+func (p *bufferPool) take(size int) ([]byte, bool) {
 	c := classOf(size)
 	if c < 0 {
-		return p.parent.Allocate(size)
+		return p.parent.Allocate(size), false
 	}
 	classSize := 1 << (c + minClassShift)
 	p.mu.Lock()
@@ -69,12 +92,11 @@ func (p *bufferPool) Allocate(size int) []byte {
 		p.free[c] = p.free[c][:n-1]
 		p.held -= classSize
 		p.mu.Unlock()
-		clear(b)
-		return b[:size]
+		return b[:size], true
 	}
 	p.mu.Unlock()
 	b := p.parent.Allocate(classSize)
-	return b[:size:classSize]
+	return b[:size:classSize], false
 }
 
 // Reallocate implements memory.Allocator.

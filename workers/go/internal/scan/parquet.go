@@ -298,14 +298,6 @@ type parquetReader struct {
 	countOnly []int64
 }
 
-func openParquet(ctx context.Context, n *node, p int, tc *exec.TaskContext, pool *bufferPool, m *exec.OperatorMetrics) (batchReader, error) {
-	bs := tc.BatchSize
-	if bs <= 0 {
-		bs = exec.DefaultBatchSize
-	}
-	return &parquetReader{n: n, units: n.pq.parts[p], mem: pool, m: m, batch: int64(bs)}, nil
-}
-
 func (r *parquetReader) file() string {
 	if r.path != "" {
 		return r.path
@@ -330,12 +322,19 @@ func (r *parquetReader) openUnit(ctx context.Context, u pqUnit) error {
 	}
 	r.f = f
 	props := parquet.NewReaderProperties(r.mem)
+	mem := memory.Allocator(r.mem)
+	if usesDelta(pf, u) {
+		// arrow-go's delta decoders never free a scratch buffer they
+		// allocate; keep that out of the query's allocator.
+		mem = memory.DefaultAllocator
+		props = parquet.NewReaderProperties(mem)
+	}
 	rdr, err := file.NewParquetReader(f, file.WithReadProps(props), file.WithMetadata(pf.meta))
 	if err != nil {
 		return fmt.Errorf("scan: %s: %w", pf.path, err)
 	}
 	r.pf = rdr
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: r.batch, PreAllocBinaryData: true}, r.mem)
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: r.batch, PreAllocBinaryData: true}, mem)
 	if err != nil {
 		return fmt.Errorf("scan: %s: %w", pf.path, err)
 	}
@@ -379,6 +378,28 @@ func (r *parquetReader) openUnit(ctx context.Context, u pqUnit) error {
 	}
 	r.m.Bytes.Add(bytes)
 	return nil
+}
+
+// usesDelta reports whether a column chunk that unit u reads has a delta
+// encoding.
+func usesDelta(pf *pqFile, u pqUnit) bool {
+	for _, c := range pf.cols {
+		for _, l := range c.leaves {
+			for _, rg := range u.rowGroups {
+				cc, err := pf.meta.RowGroup(rg).ColumnChunk(l)
+				if err != nil {
+					continue
+				}
+				for _, e := range cc.Encodings() {
+					switch e {
+					case parquet.Encodings.DeltaBinaryPacked, parquet.Encodings.DeltaByteArray, parquet.Encodings.DeltaLengthByteArray:
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 func (r *parquetReader) closeUnit() error {

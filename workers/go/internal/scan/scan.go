@@ -1,7 +1,8 @@
 // Package scan reads tables from files for the native executor: Parquet
 // (projection pushdown, row-group pruning from statistics, row groups spread
-// over partitions), CSV, newline-delimited JSON and Arrow IPC files and
-// streams.
+// over partitions, a native decoder for flat columns with late
+// materialisation of filtered rows), CSV, newline-delimited JSON and Arrow
+// IPC files and streams.
 //
 // Every type it produces follows the engine's type contract
 // (substrait/logical/types.go): strings are utf8, decimals of precision 18
@@ -62,8 +63,10 @@ var _ exec.Node = (*node)(nil)
 // NewScan returns the physical scan of src that outputs the columns in
 // projection (indexes into src.Schema, in that order; nil means all).
 // filters are conjuncts over the scan's output schema that the reader may use
-// to skip data it can prove holds no matching row (Parquet row groups); the
-// engine still applies them exactly above the scan. limit >= 0 lets every
+// to skip data it can prove holds no matching row: Parquet row groups from
+// statistics, and rows that fail a conjunct (the native Parquet reader
+// evaluates them while decoding, see scanFilter). The engine still applies
+// them exactly above the scan. limit >= 0 lets every
 // partition stop after that many rows. partitions is the wanted
 // parallelism: the node has at most that many output partitions (fewer when
 // there are fewer row groups or files), and at least one.
