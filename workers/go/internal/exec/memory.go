@@ -28,12 +28,27 @@ func NewMemoryPool(limit int64) *MemoryPool { return &MemoryPool{limit: limit} }
 func (m *MemoryPool) Limit() int64 { return m.limit }
 
 // TryReserve reserves n bytes, or returns an error wrapping ErrMemoryLimit
-// that names the consumer and the limit. Operators that can spill call it
-// and spill on failure.
+// that names the consumer and the limit.
 func (m *MemoryPool) TryReserve(consumer string, n int64) error {
+	return m.tryReserve(consumer, n, m.limit)
+}
+
+// spillableShare is the part of the limit that operators able to spill may
+// fill: the rest stays free for the operators that cannot (exchange
+// buffers, join build sides), so a spilling aggregate or sort never starves
+// them into failing.
+func (m *MemoryPool) spillableShare() int64 {
+	if m.limit <= 0 {
+		return 0
+	}
+	headroom := min(m.limit/4, 256<<20)
+	return m.limit - headroom
+}
+
+func (m *MemoryPool) tryReserve(consumer string, n, limit int64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.limit > 0 && m.used+n > m.limit {
+	if limit > 0 && m.used+n > limit {
 		return fmt.Errorf("%w: %s needs %d more bytes with %d of the %d byte limit in use (raise it with --memory-limit)",
 			ErrMemoryLimit, consumer, n, m.used, m.limit)
 	}
@@ -63,9 +78,17 @@ func (m *MemoryPool) Peak() int64 { m.mu.Lock(); defer m.mu.Unlock(); return m.p
 // Reservation tracks what one operator holds, so it can grow, shrink and
 // free everything at Close.
 type Reservation struct {
-	pool     *MemoryPool
-	consumer string
-	size     int64
+	pool      *MemoryPool
+	consumer  string
+	size      int64
+	spillable bool
+}
+
+// NewSpillableReservation starts an empty reservation for an operator that
+// spills when Grow fails (sort, aggregate): it may use the limit less a
+// headroom kept for the operators that cannot spill.
+func (m *MemoryPool) NewSpillableReservation(consumer string) *Reservation {
+	return &Reservation{pool: m, consumer: consumer, spillable: true}
 }
 
 // NewReservation starts an empty reservation for consumer.
@@ -75,7 +98,11 @@ func (m *MemoryPool) NewReservation(consumer string) *Reservation {
 
 // Grow reserves n more bytes.
 func (r *Reservation) Grow(n int64) error {
-	if err := r.pool.TryReserve(r.consumer, n); err != nil {
+	limit := r.pool.limit
+	if r.spillable {
+		limit = r.pool.spillableShare()
+	}
+	if err := r.pool.tryReserve(r.consumer, n, limit); err != nil {
 		return err
 	}
 	r.size += n
