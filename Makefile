@@ -20,7 +20,7 @@ PY_PACKAGES := pyarrow==26.0.1 duckdb==1.4.2 datafusion==55.0.0 tpchgen-cli==4.0
 
 export ARBALEST_VENV := $(abspath $(VENV))
 
-.PHONY: all build setup demo test test-go test-tpch bench proto clean fmt vet
+.PHONY: all build setup demo test test-go conformance-report test-tpch bench proto clean fmt vet
 
 all: build
 
@@ -41,11 +41,16 @@ $(DATA)/sf%/.done: | setup build
 demo: setup build $(DATA)/sf$(SF)/.done
 	$(BIN) tpch run --data $(DATA)/sf$(SF) --verify
 
-test: setup build test-go test-tpch
+test: setup build test-go conformance-report test-tpch
 
 test-go:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Prints the counts of the conformance suites (their tests ran in test-go).
+conformance-report:
+	@$(GO) test -count=1 -v -run 'TestSubstraitFunctions$$' ./workers/go/internal/expr/ | sed -n '/Substrait function cases/,/^\s*---/p' | grep -v -- '---'
+	@$(GO) test -count=1 -v -run 'TestSLT$$' ./conformance/slt/ | grep -o 'sqllogictest: .*'
 
 # TPC-H 22/22 verified against DuckDB at SF 0.1, and against the official
 # answers at SF 1 when ../shared/tpch is present.
