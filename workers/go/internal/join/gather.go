@@ -78,7 +78,7 @@ func contiguous(idx []int32) (int, bool) {
 // gatherValidity builds the validity bitmap of a gather, or returns nil and
 // 0 when every output row is valid.
 func gatherValidity(alloc memory.Allocator, data arrow.ArrayData, idx []int32) (*memory.Buffer, int) {
-	srcNulls := data.NullN() > 0
+	srcNulls := nullCount(data) > 0
 	if !srcNulls && !hasNegative(idx) {
 		return nil, 0
 	}
@@ -108,6 +108,20 @@ func gatherValidity(alloc memory.Allocator, data arrow.ArrayData, idx []int32) (
 		}
 	}
 	return buf, nulls
+}
+
+// nullCount is the number of NULLs of data. ArrayData.NullN returns
+// array.UnknownNullCount (negative) for data built without a count (as
+// some kernels do); then the validity bitmap is counted.
+func nullCount(data arrow.ArrayData) int {
+	if n := data.NullN(); n >= 0 {
+		return n
+	}
+	bufs := data.Buffers()
+	if len(bufs) == 0 || bufs[0] == nil {
+		return 0
+	}
+	return data.Len() - bitutil.CountSetBits(bufs[0].Bytes(), data.Offset(), data.Len())
 }
 
 func hasNegative(idx []int32) bool {

@@ -3,7 +3,6 @@ package join
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -19,17 +18,24 @@ import (
 // columns concatenated, a hash table of its distinct non-NULL keys, and for
 // every key (group) the build rows that carry it.
 type hashBuild struct {
-	data  *collected
-	table *probeTable
-	// direct replaces table for a single integer key of a narrow range.
-	direct *directIndex
+	data *collected
+	// The key index: packer with rank or packed for integer-like keys,
+	// table for the others.
+	packer *intPacker
+	rank   *rankIndex
+	packed *packedTable
+	table  *probeTable
 	// keyCols are the build key columns the table compares with that are
 	// not build columns themselves (computed keys).
 	keyCols []arrow.Array
 	// groupStart and groupRows list the rows of group g as
-	// groupRows[groupStart[g]:groupStart[g+1]]. Both are nil when the
-	// grouping is the identity (every build row has its own key and group g
-	// is row g), the common case of a join on a unique key.
+	// groupRows[groupStart[g]:groupStart[g+1]]. groupRows is nil when
+	// the rows of each group are consecutive and the groups in row order
+	// (rows groupStart[g] to groupStart[g+1]-1). groupStart is nil when
+	// every group has one row: row groupRows[g], or row g when groupRows is
+	// nil too (the identity, a join on a unique key in key order or
+	// numbered by first appearance). Neither is built for semi, anti and
+	// mark joins without a residual, which only test membership.
 	groupStart []int32
 	groupRows  []int32
 	// all is set for a nested loop join: one group holds every build row
@@ -37,8 +43,12 @@ type hashBuild struct {
 	all bool
 	// hasNullKey is whether some build row has a NULL in a key column.
 	hasNullKey bool
-	res        *exec.Reservation
-	alloc      memory.Allocator
+	// nullRows lists the build rows with a NULL in a key column, for the
+	// NULL rules of mark and null-aware anti joins with a condition
+	// beyond one key (core.nullCond); nil otherwise.
+	nullRows []int32
+	res      *exec.Reservation
+	alloc    memory.Allocator
 }
 
 // rows is the number of build rows.
@@ -57,11 +67,15 @@ func (b *hashBuild) groupSize(g int32) int32 {
 
 // groupRow is the k-th build row with key g.
 func (b *hashBuild) groupRow(g, k int32) int32 {
-	if b.all {
+	switch {
+	case b.all:
 		return k
-	}
-	if b.groupStart == nil {
+	case b.groupStart == nil && b.groupRows == nil:
 		return g
+	case b.groupStart == nil:
+		return b.groupRows[g]
+	case b.groupRows == nil:
+		return b.groupStart[g] + k
 	}
 	return b.groupRows[b.groupStart[g]+k]
 }
@@ -77,8 +91,8 @@ func (b *hashBuild) free() {
 		a.Release()
 	}
 	b.keyCols = nil
-	b.table, b.direct = nil, nil
-	b.groupStart, b.groupRows = nil, nil
+	b.table, b.rank, b.packed, b.packer = nil, nil, nil, nil
+	b.groupStart, b.groupRows, b.nullRows = nil, nil, nil
 	b.res.Free()
 }
 
@@ -92,6 +106,7 @@ type keyProbe struct {
 	hashes []uint64
 	nulls  []bool
 	uids   []uint32
+	packed []uint64 // packed integer keys
 	sc     probeScratch
 }
 
@@ -143,9 +158,17 @@ func (kp *keyProbe) find(ctx context.Context, b arrow.RecordBatch, build *hashBu
 		return false, err
 	}
 	defer kp.done()
-	if build.direct != nil {
-		kp.nulls = grow(kp.nulls, len(groups))
-		return build.direct.find(kp.arrays[0], groups, kp.nulls), nil
+	if p := build.packer; p != nil {
+		n := len(groups)
+		kp.nulls = grow(kp.nulls, n)
+		kp.packed = grow(kp.packed, n)
+		anyNull := p.pack(kp.arrays, kp.packed, kp.nulls)
+		if build.rank != nil {
+			build.rank.find(kp.packed, groups)
+		} else {
+			build.packed.find(kp.packed, p.domain, groups)
+		}
+		return anyNull, nil
 	}
 	anyNull, err := kp.prepare(kp.arrays)
 	if err != nil {
@@ -170,121 +193,107 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// useDirect enables the direct index; tests turn it off to run the hash
-// table on integer keys.
-var useDirect = true
+// buildConsumer names the build side in the memory pool.
+func (j *core) buildConsumer() string {
+	return fmt.Sprintf("%s build side (%s join)", j.name(), j.jt)
+}
 
-// buildHash collects the given partitions of the join's right input and
-// indexes them by the right keys.
-func (j *core) buildHash(ctx context.Context, parts []int, tc *exec.TaskContext) (*hashBuild, error) {
-	consumer := fmt.Sprintf("%s build side (%s join)", j.name(), j.jt)
-	b := &hashBuild{res: tc.Mem.NewReservation(consumer), alloc: tc.Alloc}
-	if j.nested {
-		b.all = true
-		data, err := collect(ctx, j.right, parts, tc, b.res, nil)
+// readBuildPart reads partition p of the right input, evaluating the
+// right keys of every batch.
+func (j *core) readBuildPart(ctx context.Context, p int, tc *exec.TaskContext) (*partPieces, error) {
+	var kp *keyProbe
+	if !j.nested {
+		evals, err := compileAll(j.rightKeys, j.right.Schema(), tc.Alloc)
 		if err != nil {
-			b.res.Free()
-			return nil, err
+			return nil, fmt.Errorf("%s build keys: %w", j.name(), err)
 		}
-		b.data = data
-		return b, nil
+		kp = &keyProbe{evals: evals}
 	}
-	evals, err := compileAll(j.rightKeys, j.right.Schema(), tc.Alloc)
+	return readPart(ctx, j.right, p, tc, j.buildConsumer(), kp)
+}
+
+// finishBuild concatenates the partitions read (in order) and indexes
+// them by the right keys. It releases the partitions.
+func (j *core) finishBuild(parts []*partPieces, tc *exec.TaskContext) (*hashBuild, error) {
+	defer func() {
+		for _, pp := range parts {
+			pp.release()
+		}
+	}()
+	b := &hashBuild{res: tc.Mem.NewReservation(j.buildConsumer()), alloc: tc.Alloc}
+	data, err := mergeParts(parts, j.right.Schema(), tc, b.res)
 	if err != nil {
-		return nil, fmt.Errorf("%s build keys: %w", j.name(), err)
-	}
-	kp := &keyProbe{evals: evals}
-	// The key columns of every batch are kept until the index is built;
-	// computed ones (not columns of the batch) are accounted.
-	var keyBatches [][]arrow.Array
-	var keyBytes int64
-	releaseKeys := func() {
-		for _, ks := range keyBatches {
-			for _, a := range ks {
-				a.Release()
-			}
-		}
-		keyBatches = nil
-		b.res.Shrink(keyBytes)
-		keyBytes = 0
-	}
-	perBatch := func(batch arrow.RecordBatch, _ int) error {
-		if err := kp.eval(ctx, batch); err != nil {
-			return err
-		}
-		ks := slices.Clone(kp.arrays)
-		kp.arrays = kp.arrays[:0]
-		keyBatches = append(keyBatches, ks)
-		var sz int64
-		for _, a := range ks {
-			if !slices.Contains(batch.Columns(), a) {
-				sz += arrayBytes(a)
-			}
-		}
-		if err := b.res.Grow(sz); err != nil {
-			return err
-		}
-		keyBytes += sz
-		return nil
-	}
-	data, err := collect(ctx, j.right, parts, tc, b.res, perBatch)
-	if err != nil {
-		releaseKeys()
 		b.res.Free()
 		return nil, err
 	}
 	b.data = data
-	err = b.indexKeys(j.keyTypes, j.rightKeys, kp, keyBatches)
-	releaseKeys()
-	if err != nil {
+	if j.nested {
+		b.all = true
+		return b, nil
+	}
+	var keyBatches [][]arrow.Array
+	for _, pp := range parts {
+		keyBatches = append(keyBatches, pp.keys...)
+	}
+	if err := b.indexKeys(j.keyTypes, j.rightKeys, &keyProbe{}, keyBatches, j.needRows(), j.nullCond != nil); err != nil {
 		b.free()
 		return nil, err
 	}
 	return b, nil
 }
 
-// indexKeys builds the key index (direct or hashed) and the row lists of
-// every group from the key columns of the build batches.
-func (b *hashBuild) indexKeys(types []arrow.DataType, rightKeys []logical.Expr, kp *keyProbe, keyBatches [][]arrow.Array) error {
+// needRows reports whether the join reads the build rows of a key, not
+// just whether the key is present: every join but semi, anti and mark
+// joins without a residual.
+func (j *core) needRows() bool {
+	switch j.jt {
+	case logical.JoinSemi, logical.JoinAnti, logical.JoinMark:
+		return j.resid != nil
+	}
+	return true
+}
+
+// indexKeys builds the key index from the key columns of the build
+// batches and, when needRows is set, the row lists of every group; when
+// keepNullRows is set, the rows with a NULL key (nullRows).
+func (b *hashBuild) indexKeys(types []arrow.DataType, rightKeys []logical.Expr, kp *keyProbe,
+	keyBatches [][]arrow.Array, needRows, keepNullRows bool) error {
 	n := b.data.n
 	if err := b.res.Grow(int64(n) * 4); err != nil {
 		return err
 	}
 	defer b.res.Shrink(int64(n) * 4)
 	groups := make([]int32, n)
-
-	var direct *directIndex
-	if _, _, ok := intKind(types[0]); ok && len(types) == 1 && useDirect {
-		r := newKeyRange()
-		for _, ks := range keyBatches {
-			r.add(ks[0])
-		}
-		if span := r.span(); span <= directSpan(r.n) {
-			if err := b.res.Grow(int64(span) * 4); err != nil {
+	if forceIndex != indexHashed {
+		if p, ok := newIntPacker(types, keyBatches); ok {
+			ng, err := b.indexPacked(p, keyBatches, groups)
+			if err != nil {
 				return err
 			}
-			direct = &directIndex{min: r.lo, slots: make([]int32, span)}
+			if err := b.collectNullRows(groups, keepNullRows); err != nil {
+				return err
+			}
+			if needRows {
+				return b.index(groups, ng)
+			}
+			return nil
 		}
-	}
-	off := 0
-	if direct != nil {
-		for _, ks := range keyBatches {
-			m := ks[0].Len()
-			b.hasNullKey = direct.insert(ks[0], groups[off:off+m]) || b.hasNullKey
-			off += m
-		}
-		b.direct = direct
-		return b.index(groups, direct.n)
 	}
 	table, nullGroups, err := assignGroups(types, kp, keyBatches, groups, b.res.Grow)
 	if err != nil {
 		return err
 	}
 	b.hasNullKey = nullGroups != nil
+	if err := b.collectNullRows(groups, keepNullRows); err != nil {
+		return err
+	}
 	// The hashkey table only numbers the keys; the probe table replaces it.
 	defer b.res.Shrink(table.MemSize())
-	if err := b.index(groups, table.Len()); err != nil {
-		return err
+	ng := table.Len()
+	if needRows {
+		if err := b.index(groups, ng); err != nil {
+			return err
+		}
 	}
 	keyCols := make([]arrow.Array, len(types))
 	for c := range types {
@@ -309,15 +318,26 @@ func (b *hashBuild) indexKeys(types []arrow.DataType, rightKeys []logical.Expr, 
 		keyCols[c] = cat
 		b.keyCols = append(b.keyCols, cat)
 	}
+	// rep[g] is a build row of group g (its key is compared on a tag
+	// match); nil when it is row g.
 	var rep []int32
-	if b.groupStart != nil {
-		ng := table.Len()
+	switch {
+	case !needRows:
+		rep = firstRows(groups, ng)
+	case b.groupStart != nil:
 		rep = make([]int32, ng)
-		for g := range ng {
-			if b.groupStart[g+1] > b.groupStart[g] {
-				rep[g] = b.groupRows[b.groupStart[g]]
+		for g := range int32(ng) {
+			if b.groupSize(g) > 0 {
+				rep[g] = b.groupRow(g, 0)
 			}
 		}
+	}
+	if rep != nil {
+		if err := b.res.Grow(int64(cap(rep)) * 4); err != nil {
+			return err
+		}
+	} else {
+		rep = b.groupRows // one row per group, accounted with the groups
 	}
 	pt := newProbeTable(table.Hashes(), nullGroups, keyCols, rep)
 	if err := b.res.Grow(pt.memSize()); err != nil {
@@ -327,33 +347,167 @@ func (b *hashBuild) indexKeys(types []arrow.DataType, rightKeys []logical.Expr, 
 	return nil
 }
 
-// index lays out the rows of each group contiguously (a counting sort by
-// group), unless every row is its own group in row order.
-func (b *hashBuild) index(groups []int32, ng int) error {
-	n := b.data.n
-	identity := ng == n && !b.hasNullKey
-	if identity {
-		for r, g := range groups {
-			if g != int32(r) {
-				identity = false
-				break
-			}
+// collectNullRows sets nullRows to the rows whose group is -1 (a NULL
+// key), when keep is set and there are any.
+func (b *hashBuild) collectNullRows(groups []int32, keep bool) error {
+	if !keep || !b.hasNullKey {
+		return nil
+	}
+	var rows []int32
+	for r, g := range groups {
+		if g < 0 {
+			rows = append(rows, int32(r))
 		}
+	}
+	if err := b.res.Grow(int64(cap(rows)) * 4); err != nil {
+		return err
+	}
+	b.nullRows = rows
+	return nil
+}
+
+// firstRows returns the first row of each group, or nil when that is row g
+// for every group g.
+func firstRows(groups []int32, ng int) []int32 {
+	rep := make([]int32, ng)
+	for g := range rep {
+		rep[g] = -1
+	}
+	for r, g := range groups {
+		if g >= 0 && rep[g] < 0 {
+			rep[g] = int32(r)
+		}
+	}
+	identity := true
+	for g, r := range rep {
+		if r < 0 {
+			rep[g] = 0 // a group of NULL keys: never probed
+		}
+		identity = identity && r == int32(g)
 	}
 	if identity {
 		return nil
 	}
-	if err := b.res.Grow(int64(2*ng+1+n) * 4); err != nil {
+	return rep
+}
+
+// indexPacked indexes integer-like keys with p: it packs the build keys,
+// builds the rank index or the packed table and writes every row's group
+// (-1 for NULL keys) into groups. It returns the number of groups.
+func (b *hashBuild) indexPacked(p *intPacker, keyBatches [][]arrow.Array, groups []int32) (int, error) {
+	n := b.data.n
+	if err := b.res.Grow(int64(n) * 8); err != nil {
+		return 0, err
+	}
+	defer b.res.Shrink(int64(n) * 8)
+	packed := make([]uint64, n)
+	var nulls []bool
+	off := 0
+	for _, ks := range keyBatches {
+		m := ks[0].Len()
+		nulls = grow(nulls, m)
+		if p.pack(ks, packed[off:off+m], nulls) {
+			b.hasNullKey = true
+		}
+		off += m
+	}
+	keys := n // non-NULL keys
+	if b.hasNullKey {
+		keys = 0
+		for _, k := range packed {
+			if k != p.domain {
+				keys++
+			}
+		}
+	}
+	b.packer = p
+	useRank := p.domain <= rankDomainLimit(keys)
+	switch forceIndex {
+	case indexRank:
+		useRank = p.domain <= 1<<24
+	case indexPacked:
+		useRank = false
+	}
+	if useRank {
+		if err := b.res.Grow(rankIndexBytes(p.domain)); err != nil {
+			return 0, err
+		}
+		x := newRankIndex(p.domain)
+		x.add(packed)
+		x.seal()
+		x.find(packed, groups)
+		b.rank = x
+		return x.n, nil
+	}
+	if err := b.res.Grow(packedTableBytes(keys)); err != nil {
+		return 0, err
+	}
+	t := newPackedTable(keys)
+	t.insert(packed, p.domain, groups)
+	b.packed = t
+	return t.n, nil
+}
+
+// index lays out the rows of each group (see hashBuild.groupStart).
+func (b *hashBuild) index(groups []int32, ng int) error {
+	n := b.data.n
+	identity, sorted := true, true
+	prev := int32(-1)
+	for r, g := range groups {
+		if g != int32(r) {
+			identity = false
+		}
+		if g < prev {
+			sorted = false
+			break
+		}
+		prev = g
+	}
+	if identity && ng == n && !b.hasNullKey {
+		return nil
+	}
+	// Rows with a NULL key (group -1) belong to no group; the groups of
+	// NULL keys (hashed index) have no rows.
+	if err := b.res.Grow(int64(ng+1) * 4); err != nil {
 		return err
 	}
 	start := make([]int32, ng+1)
+	nonNull := 0
 	for _, g := range groups {
 		if g >= 0 {
 			start[g+1]++
+			nonNull++
 		}
+	}
+	unique := true
+	for _, c := range start[1:] {
+		if c != 1 {
+			unique = false
+			break
+		}
+	}
+	if unique {
+		// One row per group: a permutation.
+		clear(start)
+		rows := start[:ng]
+		for r, g := range groups {
+			if g >= 0 {
+				rows[g] = int32(r)
+			}
+		}
+		b.groupRows = rows
+		return nil
 	}
 	for g := 1; g <= ng; g++ {
 		start[g] += start[g-1]
+	}
+	b.groupStart = start
+	if sorted && nonNull == n {
+		// Group g is rows start[g] to start[g+1]-1.
+		return nil
+	}
+	if err := b.res.Grow(int64(ng+n) * 4); err != nil {
+		return err
 	}
 	rows := make([]int32, start[ng])
 	fill := make([]int32, ng)
@@ -364,7 +518,7 @@ func (b *hashBuild) index(groups []int32, ng int) error {
 			fill[g]++
 		}
 	}
-	b.groupStart, b.groupRows = start, rows
+	b.groupRows = rows
 	// The row lists stay; the fill cursors go.
 	b.res.Shrink(int64(ng) * 4)
 	return nil

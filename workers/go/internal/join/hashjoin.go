@@ -32,9 +32,15 @@ type core struct {
 	keyTypes            []arrow.DataType
 	residual            logical.Expr
 	resid               *residualPlan
-	nullAware           bool
-	mode                Mode
-	schema              *arrow.Schema
+	// nullCond is the whole join condition (key equalities and residual)
+	// for mark and null-aware anti joins whose NULL rules need it: with
+	// several keys or a residual, whether the condition is NULL for some
+	// build row depends on the other conjuncts of the pairs that involve
+	// a NULL key (see resolveNulls). nil when one key and no residual.
+	nullCond  *residualPlan
+	nullAware bool
+	mode      Mode
+	schema    *arrow.Schema
 	// nested is set for the nested loop join: every probe row is paired
 	// with every build row.
 	nested bool
@@ -56,7 +62,7 @@ var _ exec.Node = (*HashJoin)(nil)
 
 // NewHashJoin builds a hash join of left (probe side) and right (build
 // side) on leftKeys[i] = rightKeys[i], each key bound to its own side's
-// schema. residual, when not nil, is evaluated over the left fields
+// schema, each pair of KeyTypesCompatible types. residual, when not nil, is evaluated over the left fields
 // followed by the right fields for every key-matched pair. nullAware turns
 // an anti join into SQL NOT IN: when the build side has a NULL key no row
 // qualifies, and a probe row with a NULL key qualifies only when the build
@@ -105,21 +111,54 @@ func NewHashJoin(left, right exec.Node, jt logical.JoinType, leftKeys, rightKeys
 	types := make([]arrow.DataType, len(le))
 	for i := range le {
 		lt, rt := le[i].Type(), re[i].Type()
-		if !arrow.TypeEqual(lt, rt) {
+		if !KeyTypesCompatible(lt, rt) {
 			return nil, fmt.Errorf("hash join: key %d compares %s (%s) with %s (%s); cast both to one type", i, leftKeys[i], lt, rightKeys[i], rt)
 		}
-		if err := hashkey.Supported(lt); err != nil {
-			return nil, fmt.Errorf("hash join key %d (%s): %w", i, leftKeys[i], err)
+		if err := hashkey.Supported(rt); err != nil {
+			return nil, fmt.Errorf("hash join key %d (%s): %w", i, rightKeys[i], err)
 		}
-		types[i] = lt
+		types[i] = rt
 	}
 	rp, err := planResidual(residual, ls, rs)
 	if err != nil {
 		return nil, fmt.Errorf("hash join: %w", err)
 	}
+	var nc *residualPlan
+	if (jt == logical.JoinMark || nullAware) && (len(leftKeys) > 1 || residual != nil) {
+		if nc, err = planResidual(joinCondition(leftKeys, rightKeys, residual, ls.NumFields()), ls, rs); err != nil {
+			return nil, fmt.Errorf("hash join: %w", err)
+		}
+	}
 	return &HashJoin{core{left: left, right: right, jt: jt, leftKeys: leftKeys, rightKeys: rightKeys,
-		keyTypes: types, residual: residual, resid: rp, nullAware: nullAware, mode: mode,
+		keyTypes: types, residual: residual, resid: rp, nullCond: nc, nullAware: nullAware, mode: mode,
 		schema: outputSchema(ls, rs, jt)}}, nil
+}
+
+// joinCondition is the condition a hash join implements, over the left
+// fields followed by the right fields (nl of them): every
+// leftKeys[i] = rightKeys[i], and the residual.
+func joinCondition(leftKeys, rightKeys []logical.Expr, residual logical.Expr, nl int) logical.Expr {
+	conj := make([]logical.Expr, 0, len(leftKeys)+1)
+	for i, l := range leftKeys {
+		conj = append(conj, &logical.Call{Func: "equal", Args: []logical.Expr{l, logical.ShiftColumns(rightKeys[i], nl)},
+			T: arrow.FixedWidthTypes.Boolean, NullableOut: true})
+	}
+	return logical.And(append(conj, residual)...)
+}
+
+// KeyTypesCompatible reports whether a hash join may compare keys of types
+// a and b as they are: equal types, or decimals that differ only in
+// precision (same scale, same storage width), whose unscaled values
+// compare directly.
+func KeyTypesCompatible(a, b arrow.DataType) bool {
+	if arrow.TypeEqual(a, b) {
+		return true
+	}
+	if a.ID() != b.ID() || (a.ID() != arrow.DECIMAL32 && a.ID() != arrow.DECIMAL64 &&
+		a.ID() != arrow.DECIMAL128 && a.ID() != arrow.DECIMAL256) {
+		return false
+	}
+	return a.(arrow.DecimalType).GetScale() == b.(arrow.DecimalType).GetScale()
 }
 
 // name names the operator in errors.
@@ -169,7 +208,12 @@ func (j *core) execute(p int, tc *exec.TaskContext, self exec.Node) (exec.Stream
 	s := &hashStream{j: j, p: p, tc: tc, om: tc.Metrics.For(self), bs: batchSize(tc),
 		keys: keyProbe{evals: lk}}
 	if j.resid != nil {
-		if s.resid, err = compileExpr(j.resid.expr, j.resid.schema, tc.Alloc); err != nil {
+		if s.resid, err = expr.Compile(j.resid.expr, j.resid.schema, tc.Alloc); err != nil {
+			return nil, fmt.Errorf("%s condition: %w", j.name(), err)
+		}
+	}
+	if j.nullCond != nil {
+		if s.nullEval, err = expr.Compile(j.nullCond.expr, j.nullCond.schema, tc.Alloc); err != nil {
 			return nil, fmt.Errorf("%s condition: %w", j.name(), err)
 		}
 	}
@@ -205,6 +249,8 @@ type hashStream struct {
 	bs    int
 	keys  keyProbe
 	resid expr.Evaluator
+	// nullEval evaluates core.nullCond.
+	nullEval expr.Evaluator
 
 	// exists is set for semi, anti and mark joins (one output row per probe
 	// row at most); outerLeft for joins that keep unmatched probe rows;
@@ -336,19 +382,19 @@ func (s *hashStream) next(ctx context.Context) (arrow.RecordBatch, error) {
 func (s *hashStream) init(ctx context.Context) error {
 	j := s.j
 	if s.shared != nil {
-		parts := make([]int, j.right.Partitions())
-		for i := range parts {
-			parts[i] = i
-		}
-		b, err := s.shared.acquire(ctx, func(ctx context.Context) (*hashBuild, error) {
-			return j.buildHash(ctx, parts, s.tc)
-		})
+		b, err := s.shared.acquire(ctx, j.right.Partitions(),
+			func(ctx context.Context, p int) (*partPieces, error) { return j.readBuildPart(ctx, p, s.tc) },
+			func(parts []*partPieces) (*hashBuild, error) { return j.finishBuild(parts, s.tc) })
 		if err != nil {
 			return err
 		}
 		s.build = b
 	} else {
-		b, err := j.buildHash(ctx, []int{s.p}, s.tc)
+		pp, err := j.readBuildPart(ctx, s.p, s.tc)
+		if err != nil {
+			return err
+		}
+		b, err := j.finishBuild([]*partPieces{pp}, s.tc)
 		if err != nil {
 			return err
 		}
@@ -360,7 +406,7 @@ func (s *hashStream) init(ctx context.Context) error {
 		s.visited = make([]uint64, (n+63)/64)
 	}
 	empty := n == 0 && (j.jt == logical.JoinInner || j.jt == logical.JoinSemi || j.jt == logical.JoinRight || j.jt == logical.JoinCross)
-	if empty || (j.nullAware && s.build.hasNullKey) {
+	if empty || (j.nullAware && s.build.hasNullKey && j.nullCond == nil) {
 		// No probe row can produce output. A right join with an empty
 		// build side has no unmatched build rows either.
 		s.state = stateDone
@@ -428,16 +474,28 @@ func (s *hashStream) fillPairs(limit int, outer bool) error {
 	m := 0
 	row := s.row
 	if b.groupStart == nil && !b.all {
-		// Unique build keys: group g is build row g.
+		// Unique build keys: group g is build row g, or perm[g].
+		perm := b.groupRows
 		if outer {
 			for ; row < n && m < limit; row++ {
-				pIdx[m], bIdx[m] = int32(row), groups[row]
+				g := groups[row]
+				if perm != nil && g >= 0 {
+					g = perm[g]
+				}
+				pIdx[m], bIdx[m] = int32(row), g
 				m++
+			}
+		} else if perm == nil {
+			for ; row < n && m < limit; row++ {
+				if g := groups[row]; g >= 0 {
+					pIdx[m], bIdx[m] = int32(row), g
+					m++
+				}
 			}
 		} else {
 			for ; row < n && m < limit; row++ {
 				if g := groups[row]; g >= 0 {
-					pIdx[m], bIdx[m] = int32(row), g
+					pIdx[m], bIdx[m] = int32(row), perm[g]
 					m++
 				}
 			}
@@ -460,9 +518,13 @@ func (s *hashStream) fillPairs(limit int, outer bool) error {
 				return ErrScalarSubquery
 			}
 			take := min(size-s.k, int32(limit-m))
-			if b.all {
-				for k := s.k; k < s.k+take; k++ {
-					pIdx[m], bIdx[m] = int32(row), k
+			if b.all || rows == nil {
+				lo := s.k
+				if !b.all {
+					lo += start[g]
+				}
+				for r := lo; r < lo+take; r++ {
+					pIdx[m], bIdx[m] = int32(row), r
 					m++
 				}
 			} else {
@@ -552,7 +614,12 @@ func (s *hashStream) producePairs(ctx context.Context) (arrow.RecordBatch, error
 
 // evalResidual evaluates the residual over the pairs (pIdx[i], bIdx[i]).
 func (s *hashStream) evalResidual(ctx context.Context, pIdx, bIdx []int32) (*array.Boolean, error) {
-	rp := s.j.resid
+	return s.evalPairs(ctx, s.j.resid, s.resid, pIdx, bIdx)
+}
+
+// evalPairs evaluates ev, compiled from rp, over the pairs (pIdx[i],
+// bIdx[i]) of the current probe batch and the build side.
+func (s *hashStream) evalPairs(ctx context.Context, rp *residualPlan, ev expr.Evaluator, pIdx, bIdx []int32) (*array.Boolean, error) {
 	cols := make([]arrow.Array, 0, len(rp.leftCols)+len(rp.rightCols))
 	defer func() {
 		for _, c := range cols {
@@ -573,7 +640,7 @@ func (s *hashStream) evalResidual(ctx context.Context, pIdx, bIdx []int32) (*arr
 		}
 		cols = append(cols, a)
 	}
-	return evalCondition(ctx, s.resid, rp.schema, cols, len(pIdx))
+	return evalCondition(ctx, ev, rp.schema, cols, len(pIdx))
 }
 
 // evalCondition evaluates a boolean condition over columns of n rows.
@@ -754,6 +821,11 @@ func (s *hashStream) produceExists(ctx context.Context) (arrow.RecordBatch, erro
 		s.active = active
 	}
 
+	if track {
+		if err := s.resolveNulls(ctx); err != nil {
+			return nil, err
+		}
+	}
 	switch s.j.jt {
 	case logical.JoinMark:
 		return s.markBatch()
@@ -763,18 +835,129 @@ func (s *hashStream) produceExists(ctx context.Context) (arrow.RecordBatch, erro
 	if !s.j.nullAware {
 		return s.selectRows(func(i int) bool { return !matched[i] })
 	}
-	// NOT IN: the build side has no NULL key here (init stops the join
-	// otherwise); a row qualifies when its mark would be false.
-	nonEmpty := s.build.rows() > 0
-	return s.selectRows(func(i int) bool {
-		if matched[i] {
-			return false
+	// NOT IN: a row qualifies when its mark would be false.
+	return s.selectRows(func(i int) bool { return !matched[i] && !s.nullSeen[i] })
+}
+
+// resolveNulls completes nullSeen for mark and null-aware anti joins:
+// for every unmatched row of the current batch, whether the join
+// condition is NULL for some build row (its mark is then NULL, not
+// false). The residual rounds recorded the key matches whose residual was
+// NULL. What remains are the pairs with a NULL key on either side: their
+// condition is NULL unless another conjunct (key or residual) is false.
+// With one key and no residual no other conjunct exists, so a NULL probe
+// key and a non-empty build side, or any NULL build key, decide it.
+// Otherwise the whole condition is evaluated over those pairs: an
+// unmatched row with a NULL key against every build row, the other
+// unmatched rows against the build rows with a NULL key, each row until
+// its first NULL.
+func (s *hashStream) resolveNulls(ctx context.Context) error {
+	n := len(s.groups)
+	if s.resid == nil {
+		s.nullSeen = grow(s.nullSeen, n)
+		clear(s.nullSeen)
+	}
+	matched, nullSeen := s.matched, s.nullSeen
+	b := s.build
+	nonEmpty := b.rows() > 0
+	probeNull := s.keys.nulls
+	if !s.anyNull {
+		probeNull = nil
+	}
+	if s.nullEval == nil {
+		for i := range n {
+			if !matched[i] && ((probeNull != nil && probeNull[i] && nonEmpty) || b.hasNullKey) {
+				nullSeen[i] = true
+			}
 		}
-		if s.anyNull && s.keys.nulls[i] && nonEmpty {
-			return false
+		return nil
+	}
+	active := s.active[:0]
+	for i := range n {
+		if matched[i] || nullSeen[i] {
+			continue
 		}
-		return s.nullSeen == nil || s.resid == nil || !s.nullSeen[i]
-	})
+		if (probeNull != nil && probeNull[i] && nonEmpty) || len(b.nullRows) > 0 {
+			active = append(active, int32(i))
+		}
+	}
+	kpos := grow(s.kpos, n)
+	clear(kpos)
+	s.kpos = kpos
+	all, nullRows := int32(b.rows()), b.nullRows
+	pIdx, bIdx := grow(s.pIdx, s.bs)[:0], grow(s.bIdx, s.bs)[:0]
+	flush := func() error {
+		if len(pIdx) == 0 {
+			return nil
+		}
+		res, err := s.evalPairs(ctx, s.j.nullCond, s.nullEval, pIdx, bIdx)
+		if err != nil {
+			return err
+		}
+		if res.NullN() > 0 {
+			for c, i := range pIdx {
+				if res.IsNull(c) {
+					nullSeen[i] = true
+				}
+			}
+		}
+		res.Release()
+		pIdx, bIdx = pIdx[:0], bIdx[:0]
+		return nil
+	}
+	for len(active) > 0 {
+		if err := canceled(ctx); err != nil {
+			return err
+		}
+		// Each round tries the next few candidates of every active row,
+		// about one batch of pairs in all.
+		per := int32(max(1, s.bs/len(active)))
+		for _, i := range active {
+			if probeNull != nil && probeNull[i] {
+				end := min(all, kpos[i]+per)
+				for k := kpos[i]; k < end; k++ {
+					pIdx = append(pIdx, i)
+					bIdx = append(bIdx, k)
+					if len(pIdx) == s.bs {
+						if err := flush(); err != nil {
+							return err
+						}
+					}
+				}
+				kpos[i] = end
+				continue
+			}
+			end := min(int32(len(nullRows)), kpos[i]+per)
+			for _, r := range nullRows[kpos[i]:end] {
+				pIdx = append(pIdx, i)
+				bIdx = append(bIdx, r)
+				if len(pIdx) == s.bs {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+			kpos[i] = end
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		w := 0
+		for _, i := range active {
+			size := int32(len(nullRows))
+			if probeNull != nil && probeNull[i] {
+				size = all
+			}
+			if !nullSeen[i] && kpos[i] < size {
+				active[w] = i
+				w++
+			}
+		}
+		active = active[:w]
+	}
+	s.pIdx, s.bIdx = pIdx, bIdx
+	s.active = active
+	return nil
 }
 
 // selectRows outputs the rows of the current batch that keep accepts.
@@ -794,9 +977,8 @@ func (s *hashStream) selectRows(keep func(i int) bool) (arrow.RecordBatch, error
 }
 
 // markBatch outputs every row of the current batch with its __mark: true
-// when matched; NULL when unmatched but NULLs were involved (its key is
-// NULL and the build side is not empty, the build side has a NULL key, or
-// the residual was NULL for a key match); false otherwise.
+// when matched; NULL when unmatched but the join condition was NULL for
+// some build row (see resolveNulls); false otherwise.
 func (s *hashStream) markBatch() (arrow.RecordBatch, error) {
 	n := len(s.groups)
 	alloc := s.tc.Alloc
@@ -808,15 +990,13 @@ func (s *hashStream) markBatch() (arrow.RecordBatch, error) {
 	valid.Resize(len(vb))
 	nb := valid.Bytes()
 	clear(nb)
-	nonEmpty := s.build.rows() > 0
 	nulls := 0
 	for i := range n {
 		switch {
 		case s.matched[i]:
 			bitutil.SetBit(vb, i)
 			bitutil.SetBit(nb, i)
-		case (s.anyNull && s.keys.nulls[i] && nonEmpty) || s.build.hasNullKey ||
-			(s.resid != nil && s.nullSeen[i]):
+		case s.nullSeen[i]:
 			nulls++
 		default:
 			bitutil.SetBit(nb, i)

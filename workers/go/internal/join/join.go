@@ -49,10 +49,6 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
-// compileExpr compiles the join's key and condition expressions; tests
-// replace it to supply predicates whose kernels do not exist yet.
-var compileExpr = expr.Compile
-
 // outputSchema is the schema of a join of left and right per logical.Join:
 // left fields then right fields, the left ones only for semi and anti
 // joins, the left ones plus a nullable boolean "__mark" for mark joins.
@@ -122,7 +118,7 @@ func planResidual(cond logical.Expr, left, right *arrow.Schema) (*residualPlan, 
 	}
 	rp.expr = e
 	rp.schema = arrow.NewSchema(fields, nil)
-	ev, err := compileExpr(e, rp.schema, memory.DefaultAllocator)
+	ev, err := expr.Compile(e, rp.schema, memory.DefaultAllocator)
 	if err != nil {
 		return nil, fmt.Errorf("join condition %s: %w", cond, err)
 	}
@@ -136,7 +132,7 @@ func planResidual(cond logical.Expr, left, right *arrow.Schema) (*residualPlan, 
 func compileAll(exprs []logical.Expr, schema *arrow.Schema, alloc memory.Allocator) ([]expr.Evaluator, error) {
 	out := make([]expr.Evaluator, len(exprs))
 	for i, e := range exprs {
-		ev, err := compileExpr(e, schema, alloc)
+		ev, err := expr.Compile(e, schema, alloc)
 		if err != nil {
 			return nil, err
 		}
@@ -177,10 +173,14 @@ type sharedStates[T any] struct {
 type sharedBuild[T any] struct {
 	parts int
 	done  chan struct{}
-	// started is set by the partition that builds.
-	started bool
-	value   T
-	err     error
+	value T
+	err   error
+
+	// The cooperative read of the build input (see acquire), under mu.
+	claimed, running int
+	finalized        bool
+	read             []*partPieces
+	readErr          error
 
 	mu sync.Mutex
 	// finished and closed record, per probe partition, whether it finished
@@ -241,26 +241,79 @@ func (s *sharedStates[T]) release(tc *exec.TaskContext, st *sharedBuild[T], p in
 	}
 }
 
-// acquire returns the shared value, building it with build when this is
-// the first partition to ask; the others wait for it (or for ctx to end).
-func (st *sharedBuild[T]) acquire(ctx context.Context, build func(context.Context) (T, error)) (T, error) {
-	st.mu.Lock()
-	if !st.started {
-		st.started = true
+// acquire returns the shared value. The partitions of the build input
+// are read cooperatively: every caller claims unread partitions one at a
+// time and reads them with read, so the probe partitions that start
+// together read the build side in parallel; the caller that completes the
+// last one builds the value from all of them (in partition order) with
+// build. Callers with nothing left to read wait for the value (or for ctx
+// to end). A caller only ever waits for partitions that running callers
+// are reading, so partitions executed one after another do not deadlock.
+func (st *sharedBuild[T]) acquire(ctx context.Context, nparts int, read func(context.Context, int) (*partPieces, error),
+	build func([]*partPieces) (T, error)) (T, error) {
+	for {
+		st.mu.Lock()
+		if st.readErr != nil || st.claimed == nparts {
+			if st.running == 0 && !st.finalized {
+				// Nothing to read (no partitions): build here.
+				st.finalized = true
+				st.mu.Unlock()
+				return st.finalize(build)
+			}
+			st.mu.Unlock()
+			select {
+			case <-st.done:
+				return st.value, st.err
+			case <-ctx.Done():
+				var zero T
+				return zero, canceled(ctx)
+			}
+		}
+		if st.read == nil {
+			st.read = make([]*partPieces, nparts)
+		}
+		p := st.claimed
+		st.claimed++
+		st.running++
 		st.mu.Unlock()
-		v, err := build(ctx)
-		st.value, st.err = v, err
-		close(st.done)
-		return v, err
+
+		pp, err := read(ctx, p)
+
+		st.mu.Lock()
+		st.running--
+		if err != nil && st.readErr == nil {
+			st.readErr = err
+		}
+		st.read[p] = pp
+		last := st.running == 0 && (st.readErr != nil || st.claimed == nparts) && !st.finalized
+		if last {
+			st.finalized = true
+		}
+		st.mu.Unlock()
+		if last {
+			return st.finalize(build)
+		}
 	}
-	st.mu.Unlock()
-	select {
-	case <-st.done:
-		return st.value, st.err
-	case <-ctx.Done():
-		var zero T
-		return zero, canceled(ctx)
+}
+
+// finalize builds the value from the partitions read, or releases them
+// when reading failed, and wakes the waiting callers. It runs once, after
+// every read has ended.
+func (st *sharedBuild[T]) finalize(build func([]*partPieces) (T, error)) (T, error) {
+	parts := st.read
+	st.read = nil
+	if st.readErr != nil {
+		for _, pp := range parts {
+			if pp != nil {
+				pp.release()
+			}
+		}
+		st.err = st.readErr
+	} else {
+		st.value, st.err = build(parts)
 	}
+	close(st.done)
+	return st.value, st.err
 }
 
 // finish records that partition p finished probing with the given matched

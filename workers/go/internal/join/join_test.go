@@ -12,11 +12,11 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/arbalest/arbalest/substrait/logical"
 	"github.com/arbalest/arbalest/workers/go/internal/exec"
-	"github.com/arbalest/arbalest/workers/go/internal/expr"
 )
 
 // testSource is a leaf node over prepared batches, one list per partition.
@@ -121,6 +121,12 @@ func makeBatch(t testing.TB, alloc memory.Allocator, schema *arrow.Schema, rows 
 			switch fb := fb.(type) {
 			case *array.Int64Builder:
 				fb.Append(int64(v.(int)))
+			case *array.Int32Builder:
+				fb.Append(int32(v.(int)))
+			case *array.Int8Builder:
+				fb.Append(int8(v.(int)))
+			case *array.Decimal64Builder:
+				fb.Append(decimal.Decimal64(v.(int)))
 			case *array.StringBuilder:
 				fb.Append(v.(string))
 			case *array.BooleanBuilder:
@@ -238,88 +244,6 @@ func renderRows(b arrow.RecordBatch) []string {
 	return out
 }
 
-// Residual predicates for the tests: the expression kernels are written
-// elsewhere, so the tests compile two int64 predicates of their own through
-// the compileExpr seam. test_ne(a, b) is a <> b; test_gt10(a, b) is
-// a > 10*b; both are NULL when an argument is NULL.
-type testPred struct {
-	op    string
-	args  []logical.Expr
-	alloc memory.Allocator
-}
-
-func (p *testPred) Type() arrow.DataType {
-	if p.op == "test_neg" {
-		return arrow.PrimitiveTypes.Int64
-	}
-	return arrow.FixedWidthTypes.Boolean
-}
-
-func (p *testPred) Eval(_ context.Context, b arrow.RecordBatch) (arrow.Array, error) {
-	n := int(b.NumRows())
-	if p.op == "test_neg" {
-		// -x, computed (not a column of b), for build keys that are not
-		// column references.
-		col := b.Column(p.args[0].(*logical.ColumnRef).Index).(*array.Int64)
-		bld := array.NewInt64Builder(p.alloc)
-		defer bld.Release()
-		for i := range n {
-			if col.IsNull(i) {
-				bld.AppendNull()
-			} else {
-				bld.Append(-col.Value(i))
-			}
-		}
-		return bld.NewArray(), nil
-	}
-	vals := make([][2]int64, n)
-	valid := make([]bool, n)
-	for i := range valid {
-		valid[i] = true
-	}
-	for a, arg := range p.args {
-		switch x := arg.(type) {
-		case *logical.ColumnRef:
-			col := b.Column(x.Index).(*array.Int64)
-			for i := range n {
-				if col.IsNull(i) {
-					valid[i] = false
-				} else {
-					vals[i][a] = col.Value(i)
-				}
-			}
-		case *logical.Literal:
-			for i := range n {
-				vals[i][a] = x.Value.(int64)
-			}
-		}
-	}
-	bld := array.NewBooleanBuilder(p.alloc)
-	defer bld.Release()
-	for i := range n {
-		if !valid[i] {
-			bld.AppendNull()
-			continue
-		}
-		switch p.op {
-		case "test_ne":
-			bld.Append(vals[i][0] != vals[i][1])
-		case "test_gt10":
-			bld.Append(vals[i][0] > 10*vals[i][1])
-		}
-	}
-	return bld.NewArray(), nil
-}
-
-func init() {
-	compileExpr = func(e logical.Expr, in *arrow.Schema, alloc memory.Allocator) (expr.Evaluator, error) {
-		if c, ok := e.(*logical.Call); ok && strings.HasPrefix(c.Func, "test_") {
-			return &testPred{op: c.Func, args: c.Args, alloc: alloc}, nil
-		}
-		return expr.Compile(e, in, alloc)
-	}
-}
-
 func col(i int) *logical.ColumnRef {
 	return &logical.ColumnRef{Index: i, T: arrow.PrimitiveTypes.Int64, CanBeNull: true}
 }
@@ -328,8 +252,19 @@ func strCol(i int) *logical.ColumnRef {
 	return &logical.ColumnRef{Index: i, T: arrow.BinaryTypes.String, CanBeNull: true}
 }
 
+// pred builds the tests' int64 residual predicates: "test_ne" is a <> b,
+// "test_gt10" is a > b * 10; both are NULL when an argument is NULL.
 func pred(op string, a, b logical.Expr) logical.Expr {
-	return &logical.Call{Func: op, Args: []logical.Expr{a, b}, T: arrow.FixedWidthTypes.Boolean, NullableOut: true}
+	boolCall := func(fn string, args ...logical.Expr) logical.Expr {
+		return &logical.Call{Func: fn, Args: args, T: arrow.FixedWidthTypes.Boolean, NullableOut: true}
+	}
+	switch op {
+	case "test_ne":
+		return boolCall("not_equal", a, b)
+	case "test_gt10":
+		return boolCall("gt", a, &logical.Call{Func: "multiply", Args: []logical.Expr{b, lit(10)}, T: arrow.PrimitiveTypes.Int64, NullableOut: true})
+	}
+	panic("unknown test predicate " + op)
 }
 
 func lit(v int64) logical.Expr { return &logical.Literal{Value: v, T: arrow.PrimitiveTypes.Int64} }
@@ -455,18 +390,18 @@ var runConfigs = []runConfig{
 }
 
 func TestJoins(t *testing.T) {
-	for _, direct := range []bool{true, false} {
-		useDirect = direct
+	for _, direct := range indexKinds {
+		forceIndex = direct
 		for _, c := range joinCases {
 			for _, rc := range runConfigs {
 				if rc.mode == Partitioned && (c.nested || c.nullAware || c.jt == logical.JoinMark) {
 					continue
 				}
-				t.Run(fmt.Sprintf("%s/direct=%v/%s", c.name, direct, rc), func(t *testing.T) { runCase(t, c, rc) })
+				t.Run(fmt.Sprintf("%s/index=%v/%s", c.name, direct, rc), func(t *testing.T) { runCase(t, c, rc) })
 			}
 		}
 	}
-	useDirect = true
+	forceIndex = indexAuto
 }
 
 func runCase(t *testing.T, c joinCase, rc runConfig) {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -83,7 +85,7 @@ func TestExplain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "HashJoin: type=Anti mode=CollectBuild on=[#0 = #0] null_aware filter=test_gt10(#5, #0)"
+	want := "HashJoin: type=Anti mode=CollectBuild on=[#0 = #0] null_aware filter=gt(#5, multiply(#0, 10))"
 	if j.String() != want {
 		t.Errorf("got %q, want %q", j.String(), want)
 	}
@@ -127,8 +129,8 @@ func bigRows(n int) [][]any {
 }
 
 func TestMemoryLimit(t *testing.T) {
-	for _, direct := range []bool{true, false} {
-		useDirect = direct
+	for _, direct := range indexKinds {
+		forceIndex = direct
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		l := split(t, mem, lSchema, lRows, 2, 3, false)
 		r := split(t, mem, rSchema, bigRows(5000), 2, 500, false)
@@ -179,7 +181,7 @@ func TestMemoryLimit(t *testing.T) {
 		r.release()
 		mem.AssertSize(t, 0)
 	}
-	useDirect = true
+	forceIndex = indexAuto
 }
 
 func TestCancel(t *testing.T) {
@@ -329,5 +331,124 @@ func TestFullJoinSequentialPartitions(t *testing.T) {
 	}
 	if want := expected["full1"]; len(all) != len(want) {
 		t.Errorf("got %d rows, want %d", len(all), len(want))
+	}
+}
+
+// TestQ21Residual runs TPC-H Q21's EXISTS / NOT EXISTS shape through the
+// real expression kernels: l3.l_orderkey = l1.l_orderkey AND
+// l3.l_suppkey <> l1.l_suppkey (expected rows from DuckDB).
+func TestQ21Residual(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "l_orderkey", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "l_suppkey", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	}, nil)
+	rows := [][]any{{1, 10}, {1, 11}, {2, 20}, {2, 20}, {3, 30}, {nil, 1}}
+	ne := &logical.Call{Func: "not_equal", Args: []logical.Expr{col(3), col(1)}, T: arrow.FixedWidthTypes.Boolean, NullableOut: true}
+	for _, c := range []struct {
+		jt   logical.JoinType
+		want []string
+	}{
+		{logical.JoinSemi, []string{"1|10", "1|11"}},
+		{logical.JoinAnti, []string{"2|20", "2|20", "3|30", "NULL|1"}},
+	} {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		l := split(t, mem, schema, rows, 2, 2, false)
+		r := split(t, mem, schema, rows, 2, 1, false)
+		node, err := NewHashJoin(l, r, c.jt, keyLK, keyRK, ne, false, CollectBuild)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := exec.NewTaskContext()
+		tc.Alloc = mem
+		got, err := drain(context.Background(), node, tc, true, 1024)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%s: got %q, want %q", c.jt, got, c.want)
+		}
+		l.release()
+		r.release()
+		mem.AssertSize(t, 0)
+	}
+}
+
+// rendezvousSource wraps a source whose partitions each wait, before their
+// first batch, until every partition has started (or a timeout passes and
+// the stream fails): it completes only when its partitions are read in
+// parallel.
+type rendezvousSource struct {
+	*testSource
+	arrived chan struct{}
+}
+
+func (s *rendezvousSource) Execute(ctx context.Context, p int, tc *exec.TaskContext) (exec.Stream, error) {
+	st, err := s.testSource.Execute(ctx, p, tc)
+	if err != nil {
+		return nil, err
+	}
+	return &rendezvousStream{Stream: st, src: s}, nil
+}
+
+type rendezvousStream struct {
+	exec.Stream
+	src     *rendezvousSource
+	started bool
+}
+
+func (s *rendezvousStream) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	if !s.started {
+		s.started = true
+		s.src.arrived <- struct{}{}
+		deadline := time.After(5 * time.Second)
+		for len(s.src.arrived) < cap(s.src.arrived) {
+			select {
+			case <-deadline:
+				return nil, errors.New("build partitions were not read in parallel")
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
+	return s.Stream.Next(ctx)
+}
+
+// TestParallelBuildRead checks that the probe partitions of a
+// CollectBuild join that start together read the build partitions in
+// parallel, and that partitions run one after another still complete.
+func TestParallelBuildRead(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	l := split(t, mem, lSchema, lRows, 2, 2, false)
+	defer l.release()
+	r := split(t, mem, rSchema, rRows, 2, 2, false)
+	defer r.release()
+	src := &rendezvousSource{testSource: r, arrived: make(chan struct{}, 2)}
+	node, err := NewHashJoin(l, src, logical.JoinInner, keyLK, keyRK, nil, false, CollectBuild)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := exec.NewTaskContext()
+	tc.Alloc = mem
+	got, err := drain(context.Background(), node, tc, true, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := referenceJoin(logical.JoinInner, false, false, false, lRows, rRows)
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	// One after another: the first partition reads every build partition.
+	node, _ = NewHashJoin(l, r, logical.JoinInner, keyLK, keyRK, nil, false, CollectBuild)
+	tc = exec.NewTaskContext()
+	tc.Alloc = mem
+	seq, err := drain(context.Background(), node, tc, false, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seq, got) {
+		t.Errorf("sequential run got %q, concurrent %q", seq, got)
+	}
+	if u := tc.Mem.Used(); u != 0 {
+		t.Errorf("memory pool still holds %d bytes", u)
 	}
 }

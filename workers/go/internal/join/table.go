@@ -53,9 +53,9 @@ func newProbeTable(hashes []uint64, skip []bool, keys []arrow.Array, rep []int32
 	return t
 }
 
-// memSize is the bytes of the slot array (the key columns are accounted
-// with the build data or separately).
-func (t *probeTable) memSize() int64 { return int64(cap(t.slots))*8 + int64(cap(t.rep))*4 }
+// memSize is the bytes of the slot array (the key columns and rep are
+// accounted with the build data or separately).
+func (t *probeTable) memSize() int64 { return int64(cap(t.slots)) * 8 }
 
 // probeScratch holds one stream's buffers for probing.
 type probeScratch struct {
