@@ -12,7 +12,9 @@ import (
 
 // merger k-way merges sorted runs into output batches. Every row source
 // (an in-memory batch, or the current batch of a spill file) has a slot;
-// entries name their slot in the batch field.
+// entries name their slot in the batch field. All entries carry prefixes
+// of one key order, so most comparisons are two integer compares. The
+// runs meet in a loser tree: each output row costs log2(runs) comparisons.
 type merger struct {
 	s       *sortStream
 	recs    []arrow.RecordBatch
@@ -20,8 +22,12 @@ type merger struct {
 	free    []uint32 // reusable slots
 	retired []uint32 // slots to free once the current output batch is built
 	cursors []*cursor
-	heap    []int // indexes into cursors, smallest head first
-	cmp     entryComparer
+	order   keyOrder
+	// tree is the loser tree over the cursors: tree[0] is the current
+	// winner (smallest head), tree[i] for 0 < i < len(cursors) the loser
+	// of the match at node i; leaf c sits at node c+len(cursors).
+	tree    []int
+	live    int   // cursors with rows left
 	left    int64 // rows still to produce; < 0 unbounded
 	refs    []rowRef
 	slotMap []int32
@@ -32,6 +38,7 @@ type merger struct {
 type cursor struct {
 	entries []sortEntry
 	pos     int
+	done    bool
 	// Spill runs read their file one batch at a time.
 	file   *os.File
 	reader *ipc.Reader
@@ -40,10 +47,10 @@ type cursor struct {
 
 func (c *cursor) head() sortEntry { return c.entries[c.pos] }
 
-// newMerger takes ownership of the runs' batches.
-func newMerger(s *sortStream, runs []*sortedRun) (*merger, error) {
-	m := &merger{s: s, left: s.node.fetch}
-	m.cmp.prefixed = false // spill keys come back as bytes; compare fully
+// newMerger takes ownership of the runs' batches; in-memory runs must be
+// sorted under order, which also projects the spilled rows.
+func newMerger(s *sortStream, runs []*sortedRun, order keyOrder) (*merger, error) {
+	m := &merger{s: s, left: s.node.fetch, order: order}
 	for _, r := range runs {
 		if r.file != "" {
 			c := &cursor{slot: -1}
@@ -75,16 +82,59 @@ func newMerger(s *sortStream, runs []*sortedRun) (*merger, error) {
 		m.cursors = append(m.cursors, &cursor{entries: r.entries, slot: -1})
 		r.batches, r.blocks, r.entries = nil, nil, nil
 	}
-	m.cmp.blocks = m.blocks
-	for i, c := range m.cursors {
-		if c.pos < len(c.entries) {
-			m.heap = append(m.heap, i)
+	m.order.blocks = m.blocks
+	for _, c := range m.cursors {
+		c.done = c.pos >= len(c.entries)
+		if !c.done {
+			m.live++
 		}
 	}
-	for i := len(m.heap)/2 - 1; i >= 0; i-- {
-		m.down(i)
+	if k := len(m.cursors); k > 0 {
+		m.tree = make([]int, k)
+		m.tree[0] = m.build(1)
 	}
 	return m, nil
+}
+
+// build fills the matches of the subtree at node and returns its winner.
+func (m *merger) build(node int) int {
+	k := len(m.cursors)
+	if node >= k {
+		return node - k
+	}
+	a, b := m.build(2*node), m.build(2*node+1)
+	if m.less(b, a) {
+		a, b = b, a
+	}
+	m.tree[node] = b
+	return a
+}
+
+// less orders cursors by head, exhausted ones last, ties by run order.
+func (m *merger) less(a, b int) bool {
+	ca, cb := m.cursors[a], m.cursors[b]
+	switch {
+	case ca.done:
+		return false
+	case cb.done:
+		return true
+	}
+	if r := m.order.compareKeys(ca.head(), cb.head()); r != 0 {
+		return r < 0
+	}
+	return a < b
+}
+
+// replay re-runs the matches from leaf c (whose head changed) to the root.
+func (m *merger) replay(c int) {
+	k := len(m.cursors)
+	w := c
+	for node := (c + k) / 2; node > 0; node /= 2 {
+		if m.less(m.tree[node], w) {
+			m.tree[node], w = w, m.tree[node]
+		}
+	}
+	m.tree[0] = w
 }
 
 // loadChunk reads the next batch of a spill run into a slot.
@@ -116,11 +166,9 @@ func (m *merger) loadChunk(c *cursor) error {
 			m.recs = append(m.recs, rec)
 			m.blocks = append(m.blocks, blk)
 		}
-		m.cmp.blocks = m.blocks
+		m.order.blocks = m.blocks
 		c.slot = int32(slot)
-		for i := range int(rec.NumRows()) {
-			c.entries = append(c.entries, newEntry(blk.key(uint32(i)), slot, uint32(i)))
-		}
+		c.entries = m.order.fill(c.entries, blk, slot)
 		return nil
 	}
 	if err := c.reader.Err(); err != nil {
@@ -129,48 +177,29 @@ func (m *merger) loadChunk(c *cursor) error {
 	return nil
 }
 
-func (m *merger) less(a, b int) bool {
-	return m.cmp.compare(m.cursors[a].head(), m.cursors[b].head()) < 0
-}
-
-func (m *merger) down(i int) {
-	n := len(m.heap)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		small := l
-		if r := l + 1; r < n && m.less(m.heap[r], m.heap[l]) {
-			small = r
-		}
-		if !m.less(m.heap[small], m.heap[i]) {
-			return
-		}
-		m.heap[i], m.heap[small] = m.heap[small], m.heap[i]
-		i = small
-	}
-}
-
 // advance moves cursor c past its head, loading the next spill chunk
-// when needed; it reports whether c still has rows.
-func (m *merger) advance(c *cursor) (bool, error) {
+// when needed, and marks it done at its end.
+func (m *merger) advance(c *cursor) error {
 	c.pos++
 	if c.pos < len(c.entries) {
-		return true, nil
+		return nil
 	}
-	if c.reader == nil {
-		return false, nil
+	if c.reader != nil {
+		if err := m.loadChunk(c); err != nil {
+			return err
+		}
+		if len(c.entries) > 0 {
+			return nil
+		}
 	}
-	if err := m.loadChunk(c); err != nil {
-		return false, err
-	}
-	return len(c.entries) > 0, nil
+	c.done = true
+	m.live--
+	return nil
 }
 
 // next returns the next output batch of up to size rows, nil at the end.
 func (m *merger) next(size int) (arrow.RecordBatch, error) {
-	if m.left == 0 || len(m.heap) == 0 {
+	if m.left == 0 || m.live == 0 {
 		return nil, nil
 	}
 	target := size
@@ -178,41 +207,25 @@ func (m *merger) next(size int) (arrow.RecordBatch, error) {
 		target = int(m.left)
 	}
 	m.refs = m.refs[:0]
-	if len(m.heap) == 1 {
-		// One run left: copy its entries in bulk.
-		c := m.cursors[m.heap[0]]
-		for len(m.refs) < target {
+	for len(m.refs) < target && m.live > 0 {
+		w := m.tree[0]
+		c := m.cursors[w]
+		if m.live == 1 {
+			// One run left: copy its entries in bulk.
 			take := min(target-len(m.refs), len(c.entries)-c.pos)
 			for _, e := range c.entries[c.pos : c.pos+take] {
 				m.refs = append(m.refs, rowRef{Src: int32(e.batch), Row: int32(e.row)})
 			}
 			c.pos += take - 1
-			more, err := m.advance(c)
-			if err != nil {
-				return nil, err
-			}
-			if !more {
-				m.heap = m.heap[:0]
-				break
-			}
-		}
-	} else {
-		for len(m.refs) < target && len(m.heap) > 0 {
-			c := m.cursors[m.heap[0]]
+		} else {
 			e := c.head()
 			m.refs = append(m.refs, rowRef{Src: int32(e.batch), Row: int32(e.row)})
-			more, err := m.advance(c)
-			if err != nil {
-				return nil, err
-			}
-			if !more {
-				last := len(m.heap) - 1
-				m.heap[0] = m.heap[last]
-				m.heap = m.heap[:last]
-			}
-			if len(m.heap) > 0 {
-				m.down(0)
-			}
+		}
+		if err := m.advance(c); err != nil {
+			return nil, err
+		}
+		if m.live > 0 {
+			m.replay(w)
 		}
 	}
 	if len(m.refs) == 0 {

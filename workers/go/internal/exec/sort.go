@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -24,9 +25,13 @@ import (
 )
 
 // Sort orders all rows of its input into one partition. Every input
-// partition is sorted concurrently into runs, which are then k-way merged.
-// With fetch >= 0 only the first fetch rows are produced, and each input
-// partition keeps just its best fetch rows in a bounded heap (top-k).
+// partition is consumed concurrently into a run of rows with encoded keys
+// (sortkey.go); the runs are then radix-sorted concurrently on key
+// prefixes projected the same way for all runs (sortorder.go) and merged
+// through a loser tree. Rows with equal keys keep their input order
+// (partitions taken in order). With fetch >= 0 only the first fetch rows
+// are produced, and each input partition keeps just its best fetch rows
+// in a bounded heap (top-k).
 //
 // Buffered batches are reserved in the task's memory pool. When a
 // reservation fails, the partition's buffered rows are sorted and written
@@ -130,12 +135,15 @@ func (s *Sort) Execute(ctx context.Context, p int, tc *TaskContext) (Stream, err
 	return &sortStream{node: s, tc: tc, alloc: allocator(tc), om: metricsFor(tc, s)}, nil
 }
 
-// sortedRun is one sorted sequence of rows: in memory (entries over
-// batches and their key blocks) or in a spill file.
+// sortedRun is one sequence of rows: in memory (entries over batches and
+// their key blocks, sorted once every run's keys are known) or sorted in a
+// spill file.
 type sortedRun struct {
-	entries []sortEntry
+	entries []sortEntry // nil until sorted, except for top-k runs
 	batches []arrow.RecordBatch
 	blocks  []*keyBlock
+	rows    int
+	stats   keyStats // of the run's keys, for the common key order
 	file    string
 }
 
@@ -143,6 +151,10 @@ func (r *sortedRun) release() {
 	releaseAll(r.batches)
 	r.batches, r.blocks, r.entries = nil, nil, nil
 }
+
+// entryBytes is the memory sorting takes per buffered row: its entry and
+// the radix sort's scratch copy.
+const entryBytes = 2 * int64(unsafe.Sizeof(sortEntry{}))
 
 type sortStream struct {
 	node  *Sort
@@ -153,6 +165,7 @@ type sortStream struct {
 	started bool
 	done    bool
 	runs    []*sortedRun
+	order   keyOrder // over every run's keys
 	filesMu sync.Mutex
 	files   []string       // every spill file created, removed at Close
 	res     []*Reservation // per input partition
@@ -184,7 +197,7 @@ func (s *sortStream) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			s.done = true
 			return nil, err
 		}
-		m, err := newMerger(s, s.runs)
+		m, err := newMerger(s, s.runs, s.order)
 		if err != nil {
 			s.done = true
 			return nil, err
@@ -204,13 +217,15 @@ func (s *sortStream) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	return b, nil
 }
 
-// sortPartitions sorts every input partition into runs, concurrently.
+// sortPartitions consumes every input partition into runs, concurrently,
+// then sorts the in-memory runs by one key order common to all runs (so
+// the merge compares the runs' entry prefixes directly).
 func (s *sortStream) sortPartitions(ctx context.Context) error {
 	n := s.node.input.Partitions()
 	results := make([][]*sortedRun, n)
 	s.res = make([]*Reservation, n)
 	for p := range n {
-		s.res[p] = s.tc.Mem.NewReservation(fmt.Sprintf("%s[partition %d]", s.node.String(), p))
+		s.res[p] = s.tc.Mem.NewSpillableReservation(fmt.Sprintf("%s[partition %d]", s.node.String(), p))
 	}
 	run := func(ctx context.Context, p int) (err error) {
 		defer func() {
@@ -222,20 +237,53 @@ func (s *sortStream) sortPartitions(ctx context.Context) error {
 		results[p] = runs
 		return err
 	}
-	var err error
-	if n == 1 {
-		err = run(ctx, 0)
-	} else {
-		g, gctx := errgroup.WithContext(ctx)
-		for p := range n {
-			g.Go(func() error { return run(gctx, p) })
-		}
-		err = g.Wait()
-	}
+	err := forEach(ctx, n, run)
 	for _, rs := range results {
 		s.runs = append(s.runs, rs...)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	var st keyStats
+	var mem []*sortedRun
+	for _, r := range s.runs {
+		st.merge(&r.stats)
+		if r.file == "" {
+			mem = append(mem, r)
+		}
+	}
+	s.order = newKeyOrder(&st)
+	return forEach(ctx, len(mem), func(_ context.Context, i int) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = recovered("sort of a run", r)
+			}
+		}()
+		r := mem[i]
+		o := s.order.withBlocks(r.blocks)
+		if r.entries == nil {
+			r.entries = make([]sortEntry, 0, r.rows)
+			for b, blk := range r.blocks {
+				r.entries = o.fill(r.entries, blk, uint32(b))
+			}
+		} else {
+			o.reproject(r.entries)
+		}
+		o.sort(r.entries)
+		return nil
+	})
+}
+
+// forEach runs f(i) for i in [0, n), concurrently when n > 1.
+func forEach(ctx context.Context, n int, f func(context.Context, int) error) error {
+	if n == 1 {
+		return f(ctx, 0)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range n {
+		g.Go(func() error { return f(gctx, i) })
+	}
+	return g.Wait()
 }
 
 func (s *sortStream) grow(p int, n int64) error {
@@ -255,7 +303,8 @@ func (s *sortStream) shrink(p int, n int64) {
 	s.memUsed.Add(-n)
 }
 
-// sortPartition consumes input partition p and returns its sorted runs.
+// sortPartition consumes input partition p and returns its runs: spilled
+// ones, then the rows still in memory (unsorted).
 func (s *sortStream) sortPartition(ctx context.Context, p int) ([]*sortedRun, error) {
 	keys, err := compileSortKeys(s.node.keys, s.node.input.Schema(), s.alloc)
 	if err != nil {
@@ -297,7 +346,7 @@ func (s *sortStream) sortPartition(ctx context.Context, p int) ([]*sortedRun, er
 		if err := keys.encodeBatch(ctx, s.alloc, b, blk); err != nil {
 			return fail(err)
 		}
-		size := batchBytes(b) + blk.bytes() + 16*b.NumRows()
+		size := batchBytes(b) + blk.bytes() + entryBytes*b.NumRows()
 		err = nil
 		if budget > 0 && held+size > budget && len(cur.batches) > 0 {
 			// Over this partition's fair share of the limit: spill first.
@@ -310,7 +359,7 @@ func (s *sortStream) sortPartition(ctx context.Context, p int) ([]*sortedRun, er
 				return fail(err)
 			}
 			// Spill what is buffered, then retry.
-			spilled, serr := s.spill(cur, keys.enc)
+			spilled, serr := s.spill(cur)
 			s.shrink(p, held)
 			held = 0
 			if serr != nil {
@@ -324,14 +373,12 @@ func (s *sortStream) sortPartition(ctx context.Context, p int) ([]*sortedRun, er
 		}
 		held += size
 		b.Retain()
-		id := uint32(len(cur.batches))
 		cur.batches = append(cur.batches, b)
 		cur.blocks = append(cur.blocks, blk)
-		cur.entries = fillEntries(cur.entries, blk, id)
+		cur.rows += int(b.NumRows())
+		cur.stats.addBlock(blk)
 	}
-	if len(cur.entries) > 0 {
-		c := newEntryComparer(cur.blocks, keys.enc)
-		sortEntries(cur.entries, &c)
+	if cur.rows > 0 {
 		runs = append(runs, cur)
 	}
 	return runs, nil
@@ -345,10 +392,14 @@ func spillSchema(s *arrow.Schema) *arrow.Schema {
 }
 
 // spill sorts run and writes it to a new file; run's batches are released.
-func (s *sortStream) spill(run *sortedRun, enc *keyEncoder) (out *sortedRun, err error) {
+func (s *sortStream) spill(run *sortedRun) (out *sortedRun, err error) {
 	defer run.release()
-	c := newEntryComparer(run.blocks, enc)
-	sortEntries(run.entries, &c)
+	o := newKeyOrder(&run.stats).withBlocks(run.blocks)
+	entries := make([]sortEntry, 0, run.rows)
+	for b, blk := range run.blocks {
+		entries = o.fill(entries, blk, uint32(b))
+	}
+	o.sort(entries)
 	dir := s.tc.SpillDir
 	if dir == "" {
 		dir = os.TempDir()
@@ -371,13 +422,13 @@ func (s *sortStream) spill(run *sortedRun, enc *keyEncoder) (out *sortedRun, err
 	w := ipc.NewWriter(bw, ipc.WithSchema(schema), ipc.WithAllocator(s.alloc))
 	bs := batchSize(s.tc)
 	refs := make([]rowRef, 0, bs)
-	for start := 0; start < len(run.entries); start += bs {
-		end := min(start+bs, len(run.entries))
+	for start := 0; start < len(entries); start += bs {
+		end := min(start+bs, len(entries))
 		refs = refs[:0]
 		kb := array.NewBinaryBuilder(s.alloc, arrow.BinaryTypes.Binary)
-		for _, e := range run.entries[start:end] {
+		for _, e := range entries[start:end] {
 			refs = append(refs, rowRef{Src: int32(e.batch), Row: int32(e.row)})
-			kb.Append(run.blocks[e.batch].key(e.row))
+			kb.Append(o.key(e))
 		}
 		keyCol := kb.NewArray()
 		kb.Release()
@@ -405,17 +456,26 @@ func (s *sortStream) spill(run *sortedRun, enc *keyEncoder) (out *sortedRun, err
 	if s.om != nil {
 		s.om.Spills.Add(1)
 	}
-	return &sortedRun{file: name}, nil
+	return &sortedRun{file: name, rows: run.rows, stats: run.stats}, nil
 }
 
 // topK keeps the best fetch rows of input partition p in a bounded
 // max-heap (worst row on top) and returns them as one run.
+//
+// Once the heap is full, a batch is first screened on the lead of its
+// first key column (marker and leading value bytes, see selectByLead):
+// rows whose lead exceeds that of the heap's worst key cannot qualify.
+// Batches with no candidate are dropped without encoding their keys, and
+// sparse candidates are gathered into a small batch before encoding.
 func (s *sortStream) topK(ctx context.Context, p int, in Stream, keys *sortKeys) ([]*sortedRun, error) {
 	k := int(s.node.fetch)
-	t := &topKHeap{k: k, cmp: entryComparer{prefixed: keys.enc.prefixed()}}
+	t := &topKHeap{k: k, order: identityOrder(keys.enc)}
 	defer t.release()
 	var held int64
 	defer func() { s.shrink(p, held) }()
+	screen := keys.enc.leadBytes() > 0
+	var sc leadScratch
+	var sel []int32
 	for {
 		b, err := in.Next(ctx)
 		if err == io.EOF {
@@ -424,14 +484,45 @@ func (s *sortStream) topK(ctx context.Context, p int, in Stream, keys *sortKeys)
 		if err != nil {
 			return nil, err
 		}
-		if b.NumRows() == 0 {
+		n := int(b.NumRows())
+		if n == 0 {
 			continue
 		}
+		batch := b
+		if screen && len(t.heap) == k {
+			a, err := keys.evs[0].Eval(ctx, b)
+			if err != nil {
+				return nil, err
+			}
+			if a.DataType().ID() == arrow.DICTIONARY {
+				screen = false // leads need plain values
+			} else {
+				thr := keys.enc.leadOf(t.order.key(t.heap[0]))
+				sel = keys.enc.selectByLead(a, thr, &sc, sel[:0])
+				if len(sel) == 0 {
+					a.Release()
+					continue
+				}
+				if len(sel) <= n/2 {
+					batch, err = takeBatch(s.alloc, s.node.Schema(), b, sel)
+					if err != nil {
+						a.Release()
+						return nil, err
+					}
+				}
+			}
+			a.Release()
+		}
 		blk := &keyBlock{}
-		if err := keys.encodeBatch(ctx, s.alloc, b, blk); err != nil {
+		err = keys.encodeBatch(ctx, s.alloc, batch, blk)
+		retained := err == nil && t.offer(batch, blk)
+		if batch != b {
+			batch.Release()
+		}
+		if err != nil {
 			return nil, err
 		}
-		if !t.offer(b, blk) {
+		if !retained {
 			continue
 		}
 		// Compact once the retained batches hold many more rows than the
@@ -450,17 +541,30 @@ func (s *sortStream) topK(ctx context.Context, p int, in Stream, keys *sortKeys)
 	if len(t.heap) == 0 {
 		return nil, nil
 	}
-	run := &sortedRun{entries: t.heap, batches: t.batches, blocks: t.blocks}
+	run := &sortedRun{entries: t.heap, batches: t.batches, blocks: t.blocks, rows: len(t.heap)}
 	t.heap, t.batches, t.blocks = nil, nil, nil
-	c := entryComparer{blocks: run.blocks, prefixed: t.cmp.prefixed}
-	sortEntries(run.entries, &c)
+	// Input order, so that the (stable) sort keeps it among equal keys.
+	slices.SortFunc(run.entries, bySource)
+	for _, e := range run.entries {
+		run.stats.add(run.blocks[e.batch].key(e.row))
+	}
 	return []*sortedRun{run}, nil
 }
 
-// topKHeap is a max-heap of the k best rows seen so far.
+// bySource orders entries by (batch, row).
+func bySource(a, b sortEntry) int {
+	if a.batch != b.batch {
+		return cmp.Compare(a.batch, b.batch)
+	}
+	return cmp.Compare(a.row, b.row)
+}
+
+// topKHeap is a max-heap of the k best rows seen so far, ordered by key
+// prefix (the first 16 key bytes), then the rest of the key, then input
+// position.
 type topKHeap struct {
 	k            int
-	cmp          entryComparer
+	order        keyOrder
 	heap         []sortEntry
 	batches      []arrow.RecordBatch
 	blocks       []*keyBlock
@@ -472,16 +576,16 @@ type topKHeap struct {
 func (t *topKHeap) offer(b arrow.RecordBatch, blk *keyBlock) bool {
 	id := uint32(len(t.batches))
 	t.blocks = append(t.blocks, blk)
-	t.cmp.blocks = t.blocks
+	t.order.blocks = t.blocks
 	used := false
 	n := int(b.NumRows())
 	for i := range n {
-		e := newEntry(blk.key(uint32(i)), id, uint32(i))
+		e := t.order.entry(blk.key(uint32(i)), id, uint32(i))
 		if len(t.heap) < t.k {
 			t.heap = append(t.heap, e)
 			t.up(len(t.heap) - 1)
 			used = true
-		} else if t.cmp.compare(e, t.heap[0]) < 0 {
+		} else if t.order.compare(e, t.heap[0]) < 0 {
 			t.heap[0] = e
 			t.down(0)
 			used = true
@@ -489,7 +593,7 @@ func (t *topKHeap) offer(b arrow.RecordBatch, blk *keyBlock) bool {
 	}
 	if !used {
 		t.blocks = t.blocks[:id]
-		t.cmp.blocks = t.blocks
+		t.order.blocks = t.blocks
 		return false
 	}
 	b.Retain()
@@ -501,7 +605,7 @@ func (t *topKHeap) offer(b arrow.RecordBatch, blk *keyBlock) bool {
 func (t *topKHeap) up(i int) {
 	for i > 0 {
 		parent := (i - 1) / 2
-		if t.cmp.compare(t.heap[i], t.heap[parent]) <= 0 {
+		if t.order.compare(t.heap[i], t.heap[parent]) <= 0 {
 			return
 		}
 		t.heap[i], t.heap[parent] = t.heap[parent], t.heap[i]
@@ -517,10 +621,10 @@ func (t *topKHeap) down(i int) {
 			return
 		}
 		big := l
-		if r := l + 1; r < n && t.cmp.compare(t.heap[r], t.heap[l]) > 0 {
+		if r := l + 1; r < n && t.order.compare(t.heap[r], t.heap[l]) > 0 {
 			big = r
 		}
-		if t.cmp.compare(t.heap[big], t.heap[i]) <= 0 {
+		if t.order.compare(t.heap[big], t.heap[i]) <= 0 {
 			return
 		}
 		t.heap[i], t.heap[big] = t.heap[big], t.heap[i]
@@ -533,12 +637,7 @@ func (t *topKHeap) down(i int) {
 // (batch, row) order, which keeps tie-breaking unchanged, and the heap is
 // rebuilt.
 func (t *topKHeap) compact(alloc memory.Allocator, schema *arrow.Schema) error {
-	slices.SortFunc(t.heap, func(a, b sortEntry) int {
-		if a.batch != b.batch {
-			return cmp.Compare(a.batch, b.batch)
-		}
-		return cmp.Compare(a.row, b.row)
-	})
+	slices.SortFunc(t.heap, bySource)
 	refs := make([]rowRef, len(t.heap))
 	blk := &keyBlock{offs: make([]int32, 1, len(t.heap)+1)}
 	for i, e := range t.heap {
@@ -554,7 +653,7 @@ func (t *topKHeap) compact(alloc memory.Allocator, schema *arrow.Schema) error {
 	releaseAll(t.batches)
 	t.batches = []arrow.RecordBatch{b}
 	t.blocks = []*keyBlock{blk}
-	t.cmp.blocks = t.blocks
+	t.order.blocks = t.blocks
 	t.retainedRows = int(b.NumRows())
 	for i := len(t.heap)/2 - 1; i >= 0; i-- {
 		t.down(i)
@@ -567,7 +666,7 @@ func (t *topKHeap) bytes() int64 {
 	for i, b := range t.batches {
 		n += batchBytes(b) + t.blocks[i].bytes()
 	}
-	return n + int64(16*cap(t.heap))
+	return n + int64(cap(t.heap))*int64(unsafe.Sizeof(sortEntry{}))
 }
 
 func (t *topKHeap) release() {

@@ -9,10 +9,12 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"github.com/arbalest/arbalest/substrait/logical"
@@ -289,6 +291,111 @@ func TestSortErrorsAndCancel(t *testing.T) {
 	}
 }
 
+// TestSortTopKScreening runs top-k over many batches, so that the heap
+// fills early and later batches are screened on their first key column
+// (dropped whole, gathered, or kept), for every first-key type of
+// testSchema, both directions and NULL placements.
+func TestSortTopKScreening(t *testing.T) {
+	rows := testRows(6000, 99)
+	for c := range testSchema.NumFields() {
+		for _, desc := range []bool{false, true} {
+			for _, nf := range []bool{false, true} {
+				keys := []logical.SortKey{{Expr: col(testSchema, c), Descending: desc, NullsFirst: nf}, {Expr: col(testSchema, (c+1)%6)}}
+				for _, fetch := range []int{1, 10, 300, 7000} {
+					for _, parts := range []int{1, 3} {
+						name := fmt.Sprintf("col%d/desc=%v/nf=%v/fetch%d/parts%d", c, desc, nf, fetch, parts)
+						t.Run(name, func(t *testing.T) {
+							tc, _ := newTestContext(t)
+							tc.BatchSize = 64
+							s, err := NewSort(source(t, tc, rows, parts, 64), keys, int64(fetch))
+							if err != nil {
+								t.Fatal(err)
+							}
+							checkSorted(t, collect(t, s, tc), rows, keys, fetch)
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+// stableSchema has a small-domain key and a unique row id.
+var stableSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "k", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+	{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+}, nil)
+
+// TestSortStable checks that rows with equal keys keep their input order
+// (partitions taken in order), in memory, with spills (many runs meeting
+// in the merge) and for top-k.
+func TestSortStable(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	rows := make([][]any, 4000)
+	for i := range rows {
+		var k, s any
+		if r.IntN(10) != 0 {
+			k = int32(r.IntN(4))
+		}
+		if r.IntN(10) != 0 {
+			s = fmt.Sprintf("Customer#%09d", r.IntN(3))
+		}
+		rows[i] = []any{k, s, int64(i)}
+	}
+	keySets := [][]logical.SortKey{
+		{{Expr: col(stableSchema, 0), Descending: true}},
+		{{Expr: col(stableSchema, 1), NullsFirst: true}, {Expr: col(stableSchema, 0)}},
+	}
+	for ki, keys := range keySets {
+		for _, parts := range []int{1, 3} {
+			for _, limit := range []int64{0, 24 << 10} {
+				for _, fetch := range []int{-1, 50} {
+					if limit > 0 && fetch >= 0 {
+						continue // top-k keeps its rows in memory
+					}
+					t.Run(fmt.Sprintf("keys%d/parts%d/limit%d/fetch%d", ki, parts, limit, fetch), func(t *testing.T) {
+						tc, _ := newTestContext(t)
+						tc.BatchSize = 50
+						if limit > 0 {
+							tc.Mem = NewMemoryPool(limit)
+						}
+						ps := make([][]arrow.RecordBatch, parts)
+						per := len(rows) / parts
+						for p := range parts {
+							hi := (p + 1) * per
+							if p == parts-1 {
+								hi = len(rows)
+							}
+							ps[p] = buildBatches(t, tc.Alloc, stableSchema, rows[p*per:hi], 50)
+						}
+						defer func() {
+							for _, p := range ps {
+								releaseAll(p)
+							}
+						}()
+						s, err := NewSort(NewMemorySource(stableSchema, ps), keys, int64(fetch))
+						if err != nil {
+							t.Fatal(err)
+						}
+						inst := Instrument(s)
+						got := collect(t, inst, tc)
+						want := referenceSort(rows, keys) // stable
+						if fetch >= 0 {
+							want = want[:fetch]
+						}
+						sameRowsInOrder(t, got, want)
+						spilled := tc.Metrics.Lookup(s) != nil && tc.Metrics.Lookup(s).Spills.Load() > 0
+						if limit > 0 && !spilled {
+							t.Error("no spill under the memory limit")
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
 // benchSource builds n rows of (int64 with repeats, string) in 8192-row
 // batches over parts partitions.
 func benchSource(b *testing.B, n, parts int) (*MemorySource, func()) {
@@ -325,6 +432,7 @@ func benchSort(b *testing.B, fetch int64) {
 	}
 	tc := NewTaskContext()
 	b.ResetTimer()
+	cpu := startCPU()
 	for b.Loop() {
 		st, err := s.Execute(context.Background(), 0, tc)
 		if err != nil {
@@ -335,6 +443,7 @@ func benchSort(b *testing.B, fetch int64) {
 		}
 		st.Close()
 	}
+	cpu.report(b)
 	b.ReportMetric(float64(b.N)*1e6/b.Elapsed().Seconds(), "rows/s")
 }
 
@@ -343,3 +452,111 @@ func BenchmarkSort(b *testing.B) { benchSort(b, -1) }
 
 // BenchmarkTopK keeps the first 100 of 1M rows (ORDER BY ... LIMIT 100).
 func BenchmarkTopK(b *testing.B) { benchSort(b, 100) }
+
+// cpuClock measures the process CPU time (user + system) a benchmark
+// uses; on a shared machine it is steadier than wall time.
+type cpuClock struct{ start time.Duration }
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func startCPU() cpuClock { return cpuClock{start: processCPU()} }
+
+// report adds the CPU seconds per iteration to b's results.
+func (c cpuClock) report(b *testing.B) {
+	if b.N > 0 {
+		b.ReportMetric((processCPU()-c.start).Seconds()/float64(b.N), "cpu-s/op")
+	}
+}
+
+// TestSortDictionaryKey sorts by a dictionary-encoded string column, in
+// full and top-k (where lead screening does not apply).
+func TestSortDictionaryKey(t *testing.T) {
+	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int16, ValueType: arrow.BinaryTypes.String}
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "d", Type: dt, Nullable: true},
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+	words := []string{"pear", "apple", "fig", "zucchini", "kiwi"}
+	for _, fetch := range []int{-1, 7} {
+		tc, _ := newTestContext(t)
+		var batches []arrow.RecordBatch
+		var want []string
+		type row struct {
+			word string
+			id   int64
+		}
+		var rows []row
+		for bi := range 30 {
+			db := array.NewDictionaryBuilder(tc.Alloc, dt).(*array.BinaryDictionaryBuilder)
+			ib := array.NewInt64Builder(tc.Alloc)
+			for i := range 20 {
+				id := int64(bi*20 + i)
+				w := words[(bi*7+i*3)%len(words)]
+				if id%11 == 0 {
+					db.AppendNull()
+					w = ""
+				} else if err := db.AppendString(w); err != nil {
+					t.Fatal(err)
+				}
+				ib.Append(id)
+				rows = append(rows, row{w, id})
+			}
+			d, ids := db.NewArray(), ib.NewArray()
+			db.Release()
+			ib.Release()
+			batches = append(batches, array.NewRecordBatch(schema, []arrow.Array{d, ids}, 20))
+			d.Release()
+			ids.Release()
+		}
+		// DESC NULLS LAST, ties by input order.
+		slices.SortStableFunc(rows, func(a, b row) int {
+			switch {
+			case a.word == b.word:
+				return 0
+			case a.word == "":
+				return 1
+			case b.word == "":
+				return -1
+			}
+			return -strings.Compare(a.word, b.word)
+		})
+		for _, r := range rows {
+			want = append(want, fmt.Sprint(r.word, r.id))
+		}
+		if fetch >= 0 {
+			want = want[:fetch]
+		}
+		s, err := NewSort(NewMemorySource(schema, [][]arrow.RecordBatch{batches}), []logical.SortKey{{Expr: col(schema, 0), Descending: true}}, int64(fetch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := CollectAll(context.Background(), s, tc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, b := range out {
+			d := b.Column(0).(*array.Dictionary)
+			dict := d.Dictionary().(*array.String)
+			ids := b.Column(1).(*array.Int64)
+			for i := range d.Len() {
+				w := ""
+				if d.IsValid(i) {
+					w = dict.Value(d.GetValueIndex(i))
+				}
+				got = append(got, fmt.Sprint(w, ids.Value(i)))
+			}
+		}
+		releaseAll(out)
+		releaseAll(batches)
+		if !slices.Equal(got, want) {
+			t.Errorf("fetch %d: got %v, want %v", fetch, got, want)
+		}
+	}
+}

@@ -2,11 +2,10 @@ package exec
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
-	"slices"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -26,9 +25,8 @@ import (
 //	              inverted for DESC
 //
 // Fixed-width columns always write their value bytes (zeros for NULL), so
-// keys made only of fixed-width columns all have the same length. The
-// first 16 bytes of a key are kept as two integers beside each row
-// reference; most comparisons end there.
+// keys made only of fixed-width columns all have the same length. No key
+// is a proper prefix of another. How sorts use the keys: sortorder.go.
 
 // keyKind is how a sort column is encoded.
 type keyKind uint8
@@ -155,13 +153,20 @@ func (e *keyEncoder) encode(alloc memory.Allocator, cols []arrow.Array, n int, b
 				continue
 			}
 			a := cols[ci]
+			vr := varlenOf(a)
+			v := validityOf(a)
+			zeros := vr.anyZero(n)
 			for i := range lens {
-				if a.IsNull(i) {
+				if !v.valid(i) {
 					lens[i]++
-				} else {
-					v := bytesAt(a, i)
-					lens[i] += int32(3 + len(v) + bytes.Count(v, zeroByte))
+					continue
 				}
+				val := vr.at(i)
+				l := 3 + len(val)
+				if zeros {
+					l += bytes.Count(val, zeroByte)
+				}
+				lens[i] += int32(l)
 			}
 		}
 		offs[0] = 0
@@ -233,31 +238,15 @@ func encodeColumn(c keyCol, a arrow.Array, data []byte, pos []int32) {
 		inv = 0xff
 	}
 	n := len(pos)
-	switch c.kind {
-	case kindBytes:
-		for i := range n {
-			p := pos[i]
-			if !v.valid(i) {
-				data[p] = nullMark
-				pos[i] = p + 1
-				continue
-			}
-			data[p] = 0x01
-			p++
-			for _, ch := range bytesAt(a, i) {
-				data[p] = ch ^ inv
-				p++
-				if ch == 0 {
-					data[p] = 0xff ^ inv
-					p++
-				}
-			}
-			data[p], data[p+1] = inv, inv
-			pos[i] = p + 2
-		}
+	if c.kind == kindBytes {
+		encodeBytes(a, v, nullMark, inv, data, pos)
 		return
 	}
 	w := c.width
+	var inv64 uint64
+	if c.desc {
+		inv64 = ^uint64(0)
+	}
 	if a.DataType().ID() == arrow.NULL {
 		for i := range n {
 			data[pos[i]] = nullMark
@@ -270,39 +259,29 @@ func encodeColumn(c keyCol, a arrow.Array, data []byte, pos []int32) {
 	case kindSigned:
 		switch w {
 		case 1:
-			encodeInts(rawValues[int8](d), v, nullMark, inv, data, pos, 1, func(b []byte, x int8) { b[0] = byte(x) ^ 0x80 })
+			encodeIntegers(rawValues[int8](d), 1, 1<<7, v, nullMark, inv64, data, pos)
 		case 2:
-			encodeInts(rawValues[int16](d), v, nullMark, inv, data, pos, 2, func(b []byte, x int16) {
-				binary.BigEndian.PutUint16(b, uint16(x)^0x8000)
-			})
+			encodeIntegers(rawValues[int16](d), 2, 1<<15, v, nullMark, inv64, data, pos)
 		case 4:
-			encodeInts(rawValues[int32](d), v, nullMark, inv, data, pos, 4, func(b []byte, x int32) {
-				binary.BigEndian.PutUint32(b, uint32(x)^0x80000000)
-			})
+			encodeIntegers(rawValues[int32](d), 4, 1<<31, v, nullMark, inv64, data, pos)
 		case 8:
-			encodeInts(rawValues[int64](d), v, nullMark, inv, data, pos, 8, func(b []byte, x int64) {
-				binary.BigEndian.PutUint64(b, uint64(x)^(1<<63))
-			})
+			encodeIntegers(rawValues[int64](d), 8, 1<<63, v, nullMark, inv64, data, pos)
 		}
 	case kindUnsigned:
 		switch w {
 		case 1:
-			encodeInts(rawValues[uint8](d), v, nullMark, inv, data, pos, 1, func(b []byte, x uint8) { b[0] = x })
+			encodeIntegers(rawValues[uint8](d), 1, 0, v, nullMark, inv64, data, pos)
 		case 2:
-			encodeInts(rawValues[uint16](d), v, nullMark, inv, data, pos, 2, binary.BigEndian.PutUint16)
+			encodeIntegers(rawValues[uint16](d), 2, 0, v, nullMark, inv64, data, pos)
 		case 4:
-			encodeInts(rawValues[uint32](d), v, nullMark, inv, data, pos, 4, binary.BigEndian.PutUint32)
+			encodeIntegers(rawValues[uint32](d), 4, 0, v, nullMark, inv64, data, pos)
 		case 8:
-			encodeInts(rawValues[uint64](d), v, nullMark, inv, data, pos, 8, binary.BigEndian.PutUint64)
+			encodeIntegers(rawValues[uint64](d), 8, 0, v, nullMark, inv64, data, pos)
 		}
 	case kindFloat32:
-		encodeInts(rawValues[float32](d), v, nullMark, inv, data, pos, 4, func(b []byte, x float32) {
-			binary.BigEndian.PutUint32(b, floatKey32(x))
-		})
+		encodeFloats(rawValues[float32](d), v, nullMark, inv64, data, pos)
 	case kindFloat64:
-		encodeInts(rawValues[float64](d), v, nullMark, inv, data, pos, 8, func(b []byte, x float64) {
-			binary.BigEndian.PutUint64(b, floatKey64(x))
-		})
+		encodeFloats(rawValues[float64](d), v, nullMark, inv64, data, pos)
 	case kindDecimal128, kindMonthDayNano:
 		encodeInts(rawValues[w16](d), v, nullMark, inv, data, pos, 16, func(b []byte, x w16) {
 			if c.kind == kindDecimal128 {
@@ -336,8 +315,61 @@ func encodeColumn(c keyCol, a arrow.Array, data []byte, pos []int32) {
 	}
 }
 
-// encodeInts writes marker + put(value) (inverted for DESC) per row. put is
-// a direct function value the compiler specialises per instantiation.
+// integer is the Go types of integer key columns.
+type integer interface {
+	~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64
+}
+
+// encodeIntegers writes marker + w big-endian value bytes per row: the
+// value with its sign bit flipped (flip) so that signed order is unsigned
+// order, XORed with inv (all ones for DESC).
+func encodeIntegers[T integer](vals []T, w int, flip uint64, v validity, nullMark byte, inv uint64, data []byte, pos []int32) {
+	for i := range pos {
+		p := int(pos[i])
+		if v.valid(i) {
+			data[p] = 0x01
+			u := uint64(vals[i]) ^ flip ^ inv
+			switch w {
+			case 8:
+				binary.BigEndian.PutUint64(data[p+1:], u)
+			case 4:
+				binary.BigEndian.PutUint32(data[p+1:], uint32(u))
+			case 2:
+				binary.BigEndian.PutUint16(data[p+1:], uint16(u))
+			default:
+				data[p+1] = byte(u)
+			}
+		} else {
+			data[p] = nullMark
+			clear(data[p+1 : p+1+w])
+		}
+		pos[i] = int32(p + 1 + w)
+	}
+}
+
+// encodeFloats writes marker + total-order bits per row (see floatKey64).
+func encodeFloats[T float32 | float64](vals []T, v validity, nullMark byte, inv uint64, data []byte, pos []int32) {
+	var zero T
+	w := int(unsafe.Sizeof(zero))
+	for i := range pos {
+		p := int(pos[i])
+		if v.valid(i) {
+			data[p] = 0x01
+			if w == 4 {
+				binary.BigEndian.PutUint32(data[p+1:], floatKey32(float32(vals[i]))^uint32(inv))
+			} else {
+				binary.BigEndian.PutUint64(data[p+1:], floatKey64(float64(vals[i]))^inv)
+			}
+		} else {
+			data[p] = nullMark
+			clear(data[p+1 : p+1+w])
+		}
+		pos[i] = int32(p + 1 + w)
+	}
+}
+
+// encodeInts writes marker + put(value) (inverted for DESC) per row, for
+// the 16-byte kinds.
 func encodeInts[T any](vals []T, v validity, nullMark, inv byte, data []byte, pos []int32, w int, put func([]byte, T)) {
 	for i := range pos {
 		p := pos[i]
@@ -355,6 +387,97 @@ func encodeInts[T any](vals []T, v validity, nullMark, inv byte, data []byte, po
 			clear(b[1:])
 		}
 		pos[i] = p + int32(1+w)
+	}
+}
+
+// varlen reads the values of a string or binary column.
+type varlen struct {
+	offs32 []int32
+	offs64 []int64
+	data   []byte
+	other  arrow.Array // views: read through bytesAt
+}
+
+func varlenOf(a arrow.Array) varlen {
+	if a.Len() == 0 {
+		return varlen{other: a}
+	}
+	d := a.Data()
+	switch a.DataType().ID() {
+	case arrow.STRING, arrow.BINARY:
+		return varlen{offs32: rawOffsets[int32](d), data: d.Buffers()[2].Bytes()}
+	case arrow.LARGE_STRING, arrow.LARGE_BINARY:
+		return varlen{offs64: rawOffsets[int64](d), data: d.Buffers()[2].Bytes()}
+	}
+	return varlen{other: a}
+}
+
+func (x *varlen) at(i int) []byte {
+	switch {
+	case x.offs32 != nil:
+		return x.data[x.offs32[i]:x.offs32[i+1]]
+	case x.offs64 != nil:
+		return x.data[x.offs64[i]:x.offs64[i+1]]
+	}
+	return bytesAt(x.other, i)
+}
+
+// anyZero reports whether some value of the first n may hold a 0x00 byte
+// (which the encoding escapes).
+func (x *varlen) anyZero(n int) bool {
+	switch {
+	case n == 0:
+		return false
+	case x.offs32 != nil:
+		return bytes.IndexByte(x.data[x.offs32[0]:x.offs32[n]], 0) >= 0
+	case x.offs64 != nil:
+		return bytes.IndexByte(x.data[x.offs64[0]:x.offs64[n]], 0) >= 0
+	}
+	return true
+}
+
+// encodeBytes writes marker + escaped value + terminator per row.
+func encodeBytes(a arrow.Array, v validity, nullMark, inv byte, data []byte, pos []int32) {
+	vr := varlenOf(a)
+	zeros := vr.anyZero(len(pos))
+	for i := range pos {
+		p := int(pos[i])
+		if !v.valid(i) {
+			data[p] = nullMark
+			pos[i] = int32(p + 1)
+			continue
+		}
+		data[p] = 0x01
+		p++
+		val := vr.at(i)
+		if !zeros {
+			p += copy(data[p:], val)
+			if inv != 0 {
+				invertBytes(data[p-len(val) : p])
+			}
+		} else {
+			for _, ch := range val {
+				data[p] = ch ^ inv
+				p++
+				if ch == 0 {
+					data[p] = 0xff ^ inv
+					p++
+				}
+			}
+		}
+		data[p], data[p+1] = inv, inv
+		pos[i] = int32(p + 2)
+	}
+}
+
+// invertBytes flips every bit of b.
+func invertBytes(b []byte) {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], ^binary.LittleEndian.Uint64(b[i:]))
+	}
+	for ; i < len(b); i++ {
+		b[i] = ^b[i]
 	}
 }
 
@@ -386,100 +509,59 @@ func floatKey64(x float64) uint64 {
 	return u | 1<<63
 }
 
-// sortEntry references row Row of block/batch Batch, with the first 16
-// key bytes as two big-endian integers (zero-padded).
-type sortEntry struct {
-	p0, p1 uint64
-	batch  uint32
-	row    uint32
-}
-
-// prefixLen is how many key bytes the entry prefix holds.
-const prefixLen = 16
-
-func prefixOf(k []byte) (uint64, uint64) {
-	if len(k) >= 16 {
-		return binary.BigEndian.Uint64(k), binary.BigEndian.Uint64(k[8:])
-	}
-	var b [16]byte
-	copy(b[:], k)
-	return binary.BigEndian.Uint64(b[:]), binary.BigEndian.Uint64(b[8:])
-}
-
-func newEntry(k []byte, batch, row uint32) sortEntry {
-	p0, p1 := prefixOf(k)
-	return sortEntry{p0: p0, p1: p1, batch: batch, row: row}
-}
-
-// fillEntries appends an entry per row of blk, tagged with batch.
-func fillEntries(entries []sortEntry, blk *keyBlock, batch uint32) []sortEntry {
-	n := len(blk.offs) - 1
-	for i := range n {
-		entries = append(entries, newEntry(blk.data[blk.offs[i]:blk.offs[i+1]], batch, uint32(i)))
-	}
-	return entries
-}
-
-// entryComparer orders entries by their keys, then by (batch, row) so that
-// the order is total and follows the input on ties.
-type entryComparer struct {
-	blocks   []*keyBlock
-	prefixed bool // keys never exceed the prefix: it decides
-}
-
-func newEntryComparer(blocks []*keyBlock, enc *keyEncoder) entryComparer {
-	return entryComparer{blocks: blocks, prefixed: enc.prefixed()}
-}
-
-// prefixed reports whether every key fits in the entry prefix.
+// prefixed reports whether every key fits in an entry prefix.
 func (e *keyEncoder) prefixed() bool { return e.fixed && e.width <= prefixLen }
 
-func (c *entryComparer) keys(a, b sortEntry) int {
-	if a.p0 != b.p0 {
-		if a.p0 < b.p0 {
-			return -1
-		}
-		return 1
-	}
-	if a.p1 != b.p1 {
-		if a.p1 < b.p1 {
-			return -1
-		}
-		return 1
-	}
-	if c.prefixed {
+// leadBytes is how many bytes of each key the first column's lead covers:
+// its marker and up to 7 value bytes, 0 when the first column is not
+// fixed-width.
+func (e *keyEncoder) leadBytes() int {
+	c := e.cols[0]
+	if c.kind == kindBytes {
 		return 0
 	}
-	ka, kb := c.blocks[a.batch].key(a.row), c.blocks[b.batch].key(b.row)
-	return bytes.Compare(ka[min(prefixLen, len(ka)):], kb[min(prefixLen, len(kb)):])
+	return min(8, 1+c.width)
 }
 
-func (c *entryComparer) compare(a, b sortEntry) int {
-	if r := c.keys(a, b); r != 0 {
-		return r
-	}
-	if a.batch != b.batch {
-		return cmp.Compare(a.batch, b.batch)
-	}
-	return cmp.Compare(a.row, b.row)
+// leadOf is the lead of encoded key k: its first leadBytes() bytes as a
+// big-endian integer, zero-padded.
+func (e *keyEncoder) leadOf(k []byte) uint64 {
+	var b [8]byte
+	copy(b[:], k[:e.leadBytes()])
+	return binary.BigEndian.Uint64(b[:])
 }
 
-// sortEntries sorts entries by key.
-func sortEntries(entries []sortEntry, c *entryComparer) {
-	if c.prefixed {
-		slices.SortFunc(entries, func(a, b sortEntry) int {
-			if a.p0 != b.p0 {
-				return cmp.Compare(a.p0, b.p0)
-			}
-			if a.p1 != b.p1 {
-				return cmp.Compare(a.p1, b.p1)
-			}
-			if a.batch != b.batch {
-				return cmp.Compare(a.batch, b.batch)
-			}
-			return cmp.Compare(a.row, b.row)
-		})
-		return
+// leadScratch holds reusable buffers for selectByLead.
+type leadScratch struct {
+	data []byte
+	pos  []int32
+}
+
+// selectByLead appends to sel the rows of a (the first key column, not
+// dictionary-encoded) whose lead is at most thr: the other rows' keys are
+// greater than any key with lead thr. leadBytes() must be positive.
+func (e *keyEncoder) selectByLead(a arrow.Array, thr uint64, sc *leadScratch, sel []int32) []int32 {
+	c := e.cols[0]
+	stride := 1 + c.width
+	n := a.Len()
+	if cap(sc.data) < n*stride+8 {
+		sc.data = make([]byte, n*stride+8)
 	}
-	slices.SortFunc(entries, c.compare)
+	if cap(sc.pos) < n {
+		sc.pos = make([]int32, n)
+	}
+	data, pos := sc.data[:n*stride+8], sc.pos[:n]
+	for i := range pos {
+		pos[i] = int32(i * stride)
+	}
+	encodeColumn(c, a, data, pos)
+	lb := e.leadBytes()
+	mask := ^uint64(0) << (64 - 8*lb)
+	for i := range n {
+		// data has 8 spare bytes, so the load never runs past it.
+		if binary.BigEndian.Uint64(data[i*stride:])&mask <= thr {
+			sel = append(sel, int32(i))
+		}
+	}
+	return sel
 }

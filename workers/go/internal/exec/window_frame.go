@@ -41,17 +41,11 @@ func (s *windowStream) sortSpec(g int) (*sortedRows, error) {
 	}
 	blocks := s.blocks[g]
 	enc := s.keys[g].enc
-	entriesBytes := int64(24 * n)
-	if err := s.grow(entriesBytes); err != nil {
+	if err := s.grow(entryBytes * int64(n)); err != nil {
 		return nil, err
 	}
-	defer s.res.Shrink(entriesBytes)
-	entries := make([]sortEntry, 0, n)
-	for b, blk := range blocks {
-		entries = fillEntries(entries, blk, uint32(b))
-	}
-	c := newEntryComparer(blocks, enc)
-	sortEntries(entries, &c)
+	defer s.res.Shrink(entryBytes * int64(n))
+	entries, ord := sortKeyBlocks(blocks)
 	for i, e := range entries {
 		sr.perm[i] = s.starts[e.batch] + int32(e.row)
 	}
@@ -68,13 +62,17 @@ func (s *windowStream) sortSpec(g int) (*sortedRows, error) {
 		}
 		fixedLen += 1 + col.width
 	}
+	// When the entry prefixes cover the partition columns, partition
+	// boundaries show in them under masks m0, m1.
+	var m0, m1 uint64
+	maskOK := false
+	if fixedLen > 0 {
+		m0, m1, maskOK = ord.leadingMask(fixedLen)
+	}
 	key := func(e sortEntry) []byte { return blocks[e.batch].key(e.row) }
-	prefixed := enc.prefixed()
 	for i := 1; i < n; i++ {
 		ea, eb := entries[i-1], entries[i]
-		// Most boundaries show in the 16-byte prefixes kept in the entries.
-		samePrefix := ea.p0 == eb.p0 && ea.p1 == eb.p1
-		if samePrefix && (prefixed || bytes.Equal(key(ea), key(eb))) {
+		if ord.equal(ea, eb) {
 			continue // peers
 		}
 		newPart := false
@@ -82,10 +80,8 @@ func (s *windowStream) sortSpec(g int) (*sortedRows, error) {
 		case sp.nPart == 0:
 		case nOrder == 0:
 			newPart = true
-		case fixedLen > 0 && fixedLen <= 8:
-			newPart = (ea.p0^eb.p0)>>(64-8*fixedLen) != 0
-		case fixedLen > 8 && fixedLen <= prefixLen:
-			newPart = ea.p0 != eb.p0 || (ea.p1^eb.p1)>>(128-8*fixedLen) != 0
+		case maskOK:
+			newPart = (ea.p0^eb.p0)&m0 != 0 || (ea.p1^eb.p1)&m1 != 0
 		default:
 			a, b := key(ea), key(eb)
 			la, lb := fixedLen, fixedLen
