@@ -67,14 +67,25 @@ def child(engine, data, runs, threads):
     print(json.dumps(times))
 
 
-def measure(cmd):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def rss_wrapper(cmd):
+    """Runs cmd as this process's only child, then prints its output and,
+    last, its peak resident set size in KiB."""
     proc = subprocess.run(cmd, capture_output=True, text=True)
+    sys.stdout.write(proc.stdout)
+    sys.stderr.write(proc.stderr)
+    print("RSS_KIB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    sys.exit(proc.returncode)
+
+
+def measure(cmd):
+    """Runs cmd in a fresh wrapper process so the peak memory is cmd's own."""
+    proc = subprocess.run([sys.executable, __file__, "--rss", "--", *cmd], capture_output=True, text=True)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"{cmd[0]} failed")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return proc.stdout, max(peak, before) / 1024.0
+    lines = proc.stdout.rstrip("\n").split("\n")
+    peak = int(lines[-1].split()[1])
+    return "\n".join(lines[:-1]), peak / 1024.0
 
 
 def arbalest(binary, data, runs, threads):
@@ -110,6 +121,8 @@ def machine():
 
 
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--rss" and sys.argv[2] == "--":
+        rss_wrapper(sys.argv[3:])
     ap = argparse.ArgumentParser()
     ap.add_argument("--child")
     ap.add_argument("--arbalest", default="bin/arbalest")
