@@ -227,15 +227,34 @@ func (a *sumFloatAcc) reset()      { a.s, a.set = nil, nil }
 
 // ---- exact sum into 128 bits (decimals; integers for avg) ----
 
-// sumWideAcc sums decimals (and, for avg, integers) exactly in 128 bits.
-// Its result and state type is decimal(38, scale).
+// wideCell is the state of an exact sum for one group: the 128-bit total
+// and how many values were added (the sum is NULL while n is 0; avg
+// divides by n). Keeping both in one cell means one cache line per row
+// when there are many groups.
+type wideCell struct {
+	lo uint64
+	hi int64
+	n  int64
+}
+
+func (c *wideCell) add64(v int64) {
+	lo, carry := bits.Add64(c.lo, uint64(v), 0)
+	c.lo = lo
+	c.hi += v>>63 + int64(carry)
+}
+
+func (c *wideCell) sum() int128 { return int128{lo: c.lo, hi: c.hi} }
+
+// sumWideAcc sums decimals (and, for avg, integers) exactly in 128 bits,
+// counting the values. Its result and state type is decimal(38, scale).
 type sumWideAcc struct {
-	s   []int128
-	set []bool
+	c   []wideCell
 	typ *arrow.Decimal128Type
-	// part holds per-batch int64 partial sums for few groups (see
-	// sumNarrow); it is all zero between batches.
-	part []int64
+	// part and partN hold per-batch int64 partial sums and counts for few
+	// groups (see sumNarrow); they are all zero between batches.
+	part, partN []int64
+	// lows is scratch for the low words of Decimal128 arguments.
+	lows []int64
 }
 
 // narrowGroups is the most groups for which a batch is summed into int64
@@ -251,31 +270,32 @@ func sumNarrow[T integer](a *sumWideAcc, vals []T, maxAbs uint64, gids []uint32,
 	if sel != nil {
 		n = len(sel)
 	}
-	ng := len(a.s)
+	ng := len(a.c)
 	if ng > narrowGroups || maxAbs == 0 || uint64(n) > math.MaxInt64/maxAbs {
 		return false
 	}
-	a.part = grow(a.part, ng)
-	part, set := a.part[:ng], a.set
+	a.part, a.partN = grow(a.part, ng), grow(a.partN, ng)
+	part, pn := a.part[:ng], a.partN[:ng]
 	if sel == nil {
+		vals = vals[:len(gids)]
 		for i, g := range gids {
 			part[g] += int64(vals[i])
-			set[g] = true
+			pn[g]++
 		}
 	} else {
 		for _, i := range sel {
 			g := gids[i]
 			part[g] += int64(vals[i])
-			set[g] = true
+			pn[g]++
 		}
 	}
-	for g, v := range part {
-		if v != 0 {
-			s := &a.s[g]
-			lo, carry := bits.Add64(s.lo, uint64(v), 0)
-			s.lo = lo
-			s.hi += v>>63 + int64(carry)
-			part[g] = 0
+	cells := a.c[:ng]
+	for g, k := range pn {
+		if k != 0 {
+			c := &cells[g]
+			c.add64(part[g])
+			c.n += k
+			part[g], pn[g] = 0, 0
 		}
 	}
 	return true
@@ -299,50 +319,78 @@ func maxAbsOf(t arrow.DataType) uint64 {
 	return 0
 }
 
-func (a *sumWideAcc) resize(n int) { a.s = grow(a.s, n); a.set = grow(a.set, n) }
+func (a *sumWideAcc) resize(n int) { a.c = grow(a.c, n) }
 
-func sumSmall[T integer](sums []int128, set []bool, vals []T, gids []uint32, sel []int32) {
+// sumSmall adds values of at most 64 bits into the cells (a 128-bit sum of
+// fewer than 2^64 of them cannot overflow).
+func sumSmall[T integer](cells []wideCell, vals []T, gids []uint32, sel []int32) {
 	if sel == nil {
+		vals = vals[:len(gids)]
 		for i, g := range gids {
-			v := int64(vals[i])
-			s := &sums[g]
-			lo, carry := bits.Add64(s.lo, uint64(v), 0)
-			s.lo = lo
-			s.hi += v>>63 + int64(carry)
-			set[g] = true
+			c := &cells[g]
+			c.add64(int64(vals[i]))
+			c.n++
 		}
 		return
 	}
 	for _, i := range sel {
-		g := gids[i]
-		v := int64(vals[i])
-		s := &sums[g]
-		lo, carry := bits.Add64(s.lo, uint64(v), 0)
-		s.lo = lo
-		s.hi += v>>63 + int64(carry)
-		set[g] = true
+		c := &cells[gids[i]]
+		c.add64(int64(vals[i]))
+		c.n++
 	}
 }
 
-func sumWide(sums []int128, set []bool, vals []int128, gids []uint32, sel []int32) bool {
+// sumWide adds 128-bit values, reporting an overflow.
+func sumWide(cells []wideCell, vals []int128, gids []uint32, sel []int32) bool {
 	of := false
+	one := func(c *wideCell, v int128) {
+		r, o := c.sum().add(v)
+		c.lo, c.hi = r.lo, r.hi
+		c.n++
+		of = of || o
+	}
 	if sel == nil {
 		for i, g := range gids {
-			r, o := sums[g].add(vals[i])
-			sums[g] = r
-			of = of || o
-			set[g] = true
+			one(&cells[g], vals[i])
 		}
 		return of
 	}
 	for _, i := range sel {
-		g := gids[i]
-		r, o := sums[g].add(vals[i])
-		sums[g] = r
-		of = of || o
-		set[g] = true
+		one(&cells[gids[i]], vals[i])
 	}
 	return of
+}
+
+// lowWords copies the low words of the rows of vals in sel (all when sel is
+// nil) into buf, returning it with the largest magnitude among them, and
+// ok only if every one of those values fits in an int64.
+func lowWords(vals []int128, sel []int32, buf []int64) (lows []int64, maxAbs uint64, ok bool) {
+	if cap(buf) < len(vals) {
+		buf = make([]int64, len(vals))
+	}
+	buf = buf[:len(vals)]
+	var wide bool
+	one := func(i int) {
+		v := vals[i]
+		x := int64(v.lo)
+		buf[i] = x
+		wide = wide || v.hi != x>>63
+		m := uint64(x)
+		if x < 0 {
+			m = uint64(-x)
+		}
+		maxAbs = max(maxAbs, m)
+	}
+	if sel == nil {
+		for i := range vals {
+			one(i)
+		}
+	} else {
+		for _, i := range sel {
+			one(int(i))
+		}
+	}
+	return buf, maxAbs, !wide
 }
 
 func (a *sumWideAcc) update(arg arrow.Array, gids []uint32, sel []int32) error {
@@ -358,28 +406,38 @@ func (a *sumWideAcc) update(arg arrow.Array, gids []uint32, sel []int32) error {
 	}
 	switch arg.DataType().ID() {
 	case arrow.INT32:
-		sumSmall(a.s, a.set, fixedValues[int32](arg), gids, sel)
+		sumSmall(a.c, fixedValues[int32](arg), gids, sel)
 	case arrow.DECIMAL64, arrow.INT64:
-		sumSmall(a.s, a.set, fixedValues[int64](arg), gids, sel)
+		sumSmall(a.c, fixedValues[int64](arg), gids, sel)
 	case arrow.INT8:
-		sumSmall(a.s, a.set, fixedValues[int8](arg), gids, sel)
+		sumSmall(a.c, fixedValues[int8](arg), gids, sel)
 	case arrow.INT16:
-		sumSmall(a.s, a.set, fixedValues[int16](arg), gids, sel)
+		sumSmall(a.c, fixedValues[int16](arg), gids, sel)
 	case arrow.UINT8:
-		sumSmall(a.s, a.set, fixedValues[uint8](arg), gids, sel)
+		sumSmall(a.c, fixedValues[uint8](arg), gids, sel)
 	case arrow.UINT16:
-		sumSmall(a.s, a.set, fixedValues[uint16](arg), gids, sel)
+		sumSmall(a.c, fixedValues[uint16](arg), gids, sel)
 	case arrow.UINT32:
-		sumSmall(a.s, a.set, fixedValues[uint32](arg), gids, sel)
+		sumSmall(a.c, fixedValues[uint32](arg), gids, sel)
 	case arrow.UINT64:
 		for _, v := range fixedValues[uint64](arg) {
 			if v > math.MaxInt64 {
 				return fmt.Errorf("%w: value %d of %s exceeds int64", errOverflow, v, arg.DataType())
 			}
 		}
-		sumSmall(a.s, a.set, fixedValues[uint64](arg), gids, sel)
+		sumSmall(a.c, fixedValues[uint64](arg), gids, sel)
 	case arrow.DECIMAL128:
-		if sumWide(a.s, a.set, fixedValues[int128](arg), gids, sel) {
+		vals := fixedValues[int128](arg)
+		if lows, maxAbs, ok := lowWords(vals, sel, a.lows); ok {
+			// Every value fits in 64 bits (typical: products of narrow
+			// decimals): sum them as int64s.
+			a.lows = lows
+			if !sumNarrow(a, lows, maxAbs, gids, sel) {
+				sumSmall(a.c, lows, gids, sel)
+			}
+			return nil
+		}
+		if sumWide(a.c, vals, gids, sel) {
 			return fmt.Errorf("%w: sum of %s exceeds 128 bits", errOverflow, arg.DataType())
 		}
 	default:
@@ -388,38 +446,91 @@ func (a *sumWideAcc) update(arg arrow.Array, gids []uint32, sel []int32) error {
 	return nil
 }
 
+// merge folds partial sums in (a NULL partial sum contributes nothing).
 func (a *sumWideAcc) merge(states []arrow.Array, gids []uint32) error {
-	if sumWide(a.s, a.set, fixedValues[int128](states[0]), gids, validRows(states[0], nil)) {
+	if sumWide(a.c, fixedValues[int128](states[0]), gids, validRows(states[0], nil)) {
 		return fmt.Errorf("%w: sum exceeds 128 bits", errOverflow)
 	}
 	return nil
 }
 
+// mergeCounted folds partial sums with their value counts in (avg): the
+// counts, not the number of partial rows, are added to n.
+func (a *sumWideAcc) mergeCounted(sums, counts arrow.Array, gids []uint32) error {
+	sv, cv := fixedValues[int128](sums), fixedValues[int64](counts)
+	var valid []byte
+	if sums.NullN() > 0 {
+		valid = sums.Data().Buffers()[0].Bytes()
+	}
+	off := sums.Data().Offset()
+	of := false
+	for i, g := range gids {
+		if cv[i] == 0 || (valid != nil && !bitutil.BitIsSet(valid, off+i)) {
+			continue
+		}
+		c := &a.c[g]
+		r, o := c.sum().add(sv[i])
+		c.lo, c.hi = r.lo, r.hi
+		c.n += cv[i]
+		of = of || o
+	}
+	if of {
+		return fmt.Errorf("%w: sum exceeds 128 bits", errOverflow)
+	}
+	return nil
+}
+
+// sums gathers the sums of ids and whether each is set (n > 0).
+func (a *sumWideAcc) sums(ids []uint32) ([]int128, []bool) {
+	out := make([]int128, len(ids))
+	set := make([]bool, len(ids))
+	for j, id := range ids {
+		c := &a.c[id]
+		out[j], set[j] = c.sum(), c.n > 0
+	}
+	return out, set
+}
+
 func (a *sumWideAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error) {
-	for _, id := range ids {
-		if a.set[id] && !a.s[id].fits38() {
-			return nil, fmt.Errorf("%w: sum %s does not fit %s", errOverflow, a.s[id].big(), a.typ)
+	out, set := a.sums(ids)
+	for j, v := range out {
+		if set[j] && !v.fits38() {
+			return nil, fmt.Errorf("%w: sum %s does not fit %s", errOverflow, v.big(), a.typ)
 		}
 	}
-	return gatherFixed(alloc, a.typ, a.s, a.set, ids), nil
+	return gatherFixed(alloc, a.typ, out, set, identity(len(ids))), nil
 }
+
 func (a *sumWideAcc) state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, error) {
 	// Partial sums may exceed 38 digits transiently; the state keeps all
 	// 128 bits.
-	return []arrow.Array{gatherFixed(alloc, a.typ, a.s, a.set, ids)}, nil
+	out, set := a.sums(ids)
+	return []arrow.Array{gatherFixed(alloc, a.typ, out, set, identity(len(ids)))}, nil
 }
+
 func (a *sumWideAcc) size() int64 {
-	return int64(cap(a.s))*16 + int64(cap(a.set)) + int64(cap(a.part))*8
+	return int64(cap(a.c))*24 + int64(cap(a.part)+cap(a.partN)+cap(a.lows))*8
 }
-func (a *sumWideAcc) reset() { a.s, a.set, a.part = nil, nil, nil }
+func (a *sumWideAcc) reset() { a.c, a.part, a.partN, a.lows = nil, nil, nil, nil }
+
+// identity is 0, 1, ..., n-1.
+func identity(n int) []uint32 {
+	out := make([]uint32, n)
+	for i := range out {
+		out[i] = uint32(i)
+	}
+	return out
+}
 
 // ---- avg ----
 
-// avgAcc keeps a sum (float64, or 128-bit exact for integers and
-// decimals) and a count; its state is [sum, count].
+// avgAcc keeps a sum and a count: float64 and a separate count for float
+// arguments, the counted 128-bit sums of sumWideAcc for integers and
+// decimals. Its state is [sum, count].
 type avgAcc struct {
-	sum    accumulator // *sumFloatAcc or *sumWideAcc
-	cnt    countAcc
+	sumF   *sumFloatAcc // avgFloat
+	cnt    countAcc     // avgFloat
+	sumW   *sumWideAcc  // avgInt, avgDecimal
 	result arrow.DataType
 	kind   int   // avgFloat, avgInt, avgDecimal
 	shift  int32 // result scale - argument scale (decimals)
@@ -431,52 +542,72 @@ const (
 	avgDecimal
 )
 
-func (a *avgAcc) resize(n int) { a.sum.resize(n); a.cnt.resize(n) }
+func (a *avgAcc) resize(n int) {
+	if a.kind == avgFloat {
+		a.sumF.resize(n)
+		a.cnt.resize(n)
+		return
+	}
+	a.sumW.resize(n)
+}
+
 func (a *avgAcc) update(arg arrow.Array, gids []uint32, sel []int32) error {
-	if err := a.sum.update(arg, gids, sel); err != nil {
-		return err
+	if a.kind == avgFloat {
+		if err := a.sumF.update(arg, gids, sel); err != nil {
+			return err
+		}
+		return a.cnt.update(nil, gids, sel)
 	}
-	return a.cnt.update(nil, gids, sel)
+	return a.sumW.update(arg, gids, sel)
 }
+
 func (a *avgAcc) merge(states []arrow.Array, gids []uint32) error {
-	if err := a.sum.merge(states[:1], gids); err != nil {
-		return err
+	if a.kind == avgFloat {
+		if err := a.sumF.merge(states[:1], gids); err != nil {
+			return err
+		}
+		return a.cnt.merge(states[1:], gids)
 	}
-	return a.cnt.merge(states[1:], gids)
+	return a.sumW.mergeCounted(states[0], states[1], gids)
 }
-func (a *avgAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error) {
-	cnt := a.cnt.c
-	set := make([]bool, 0, len(ids))
-	local := make([]uint32, len(ids))
-	for j, id := range ids {
-		set = append(set, cnt[id] > 0)
-		local[j] = uint32(j)
+
+// count is the number of values of group id.
+func (a *avgAcc) count(id uint32) int64 {
+	if a.kind == avgFloat {
+		return a.cnt.c[id]
 	}
+	return a.sumW.c[id].n
+}
+
+func (a *avgAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error) {
+	set := make([]bool, len(ids))
+	for j, id := range ids {
+		set[j] = a.count(id) > 0
+	}
+	local := identity(len(ids))
 	switch a.kind {
 	case avgFloat:
-		s := a.sum.(*sumFloatAcc).s
+		s := a.sumF.s
 		out := make([]float64, len(ids))
 		for j, id := range ids {
-			if cnt[id] > 0 {
-				out[j] = s[id] / float64(cnt[id])
+			if set[j] {
+				out[j] = s[id] / float64(a.count(id))
 			}
 		}
 		return gatherFixed(alloc, arrow.PrimitiveTypes.Float64, out, set, local), nil
 	case avgInt:
-		s := a.sum.(*sumWideAcc).s
 		out := make([]float64, len(ids))
 		for j, id := range ids {
-			if cnt[id] > 0 {
-				out[j] = s[id].float() / float64(cnt[id])
+			if set[j] {
+				out[j] = a.sumW.c[id].sum().float() / float64(a.count(id))
 			}
 		}
 		return gatherFixed(alloc, arrow.PrimitiveTypes.Float64, out, set, local), nil
 	}
-	s := a.sum.(*sumWideAcc).s
 	out := make([]int128, len(ids))
 	for j, id := range ids {
-		if cnt[id] > 0 {
-			out[j] = divRound(s[id], a.shift, cnt[id])
+		if set[j] {
+			out[j] = divRound(a.sumW.c[id].sum(), a.shift, a.count(id))
 		}
 	}
 	if d, ok := a.result.(*arrow.Decimal64Type); ok {
@@ -496,16 +627,42 @@ func (a *avgAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error
 	}
 	return gatherFixed(alloc, a.result, out, set, local), nil
 }
+
 func (a *avgAcc) state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, error) {
-	s, err := a.sum.state(alloc, ids)
+	if a.kind == avgFloat {
+		s, err := a.sumF.state(alloc, ids)
+		if err != nil {
+			return nil, err
+		}
+		c, _ := a.cnt.state(alloc, ids)
+		return append(s, c...), nil
+	}
+	s, err := a.sumW.state(alloc, ids)
 	if err != nil {
 		return nil, err
 	}
-	c, _ := a.cnt.state(alloc, ids)
-	return append(s, c...), nil
+	counts := make([]int64, len(ids))
+	for j, id := range ids {
+		counts[j] = a.sumW.c[id].n
+	}
+	return append(s, gatherFixed(alloc, arrow.PrimitiveTypes.Int64, counts, nil, identity(len(ids)))), nil
 }
-func (a *avgAcc) size() int64 { return a.sum.size() + a.cnt.size() }
-func (a *avgAcc) reset()      { a.sum.reset(); a.cnt.reset() }
+
+func (a *avgAcc) size() int64 {
+	if a.kind == avgFloat {
+		return a.sumF.size() + a.cnt.size()
+	}
+	return a.sumW.size()
+}
+
+func (a *avgAcc) reset() {
+	if a.kind == avgFloat {
+		a.sumF.reset()
+		a.cnt.reset()
+		return
+	}
+	a.sumW.reset()
+}
 
 // ---- min, max, any_value ----
 

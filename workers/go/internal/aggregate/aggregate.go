@@ -220,7 +220,7 @@ func NewHashAggregate(input exec.Node, mode Mode, groupBy []logical.Expr, groupN
 		}
 	} else {
 		// Check that the expressions compile against the input.
-		if _, err := compileAll(n, in, memory.DefaultAllocator); err != nil {
+		if err := checkExprs(n, in); err != nil {
 			return nil, err
 		}
 	}
@@ -351,13 +351,13 @@ func (s *aggSpec) baseAcc() (accumulator, error) {
 	case fnAvg:
 		switch {
 		case logical.IsFloat(arg):
-			return &avgAcc{sum: &sumFloatAcc{}, kind: avgFloat, result: s.result}, nil
+			return &avgAcc{sumF: &sumFloatAcc{}, kind: avgFloat, result: s.result}, nil
 		case logical.IsInteger(arg):
-			return &avgAcc{sum: &sumWideAcc{typ: avgSumType(arg).(*arrow.Decimal128Type)}, kind: avgInt, result: s.result}, nil
+			return &avgAcc{sumW: &sumWideAcc{typ: avgSumType(arg).(*arrow.Decimal128Type)}, kind: avgInt, result: s.result}, nil
 		case logical.IsDecimal(arg):
 			_, as, _ := logical.DecimalParams(arg)
 			_, rs, _ := logical.DecimalParams(s.result)
-			return &avgAcc{sum: &sumWideAcc{typ: avgSumType(arg).(*arrow.Decimal128Type)}, kind: avgDecimal,
+			return &avgAcc{sumW: &sumWideAcc{typ: avgSumType(arg).(*arrow.Decimal128Type)}, kind: avgDecimal,
 				result: s.result, shift: rs - as}, nil
 		}
 	case fnMin, fnMax, fnAnyValue:
@@ -442,6 +442,20 @@ func (n *HashAggregate) Mode() Mode { return n.mode }
 // Children is the input.
 func (n *HashAggregate) Children() []exec.Node { return []exec.Node{n.input} }
 
+// WithNewChildren implements exec.ChildReplacer: the same aggregation, in
+// the same mode, over another input of the same schema. A Final node
+// holds no reference to its Partial node, only the layout it produces, so
+// its new input (typically the Partial node rebuilt over its own new
+// input, possibly behind an exchange) must still produce that layout;
+// NewHashAggregate checks it, as it checks that a Partial or Single node's
+// expressions still bind to the new input.
+func (n *HashAggregate) WithNewChildren(children []exec.Node) (exec.Node, error) {
+	if len(children) != 1 || children[0] == nil {
+		return nil, fmt.Errorf("aggregate: WithNewChildren needs exactly one input, got %d", len(children))
+	}
+	return NewHashAggregate(children[0], n.mode, n.groupBy, n.groupNames, n.sets, n.aggs, n.aggNames)
+}
+
 // Partitions equals the input's partition count.
 func (n *HashAggregate) Partitions() int { return n.input.Partitions() }
 
@@ -462,44 +476,75 @@ func (n *HashAggregate) String() string {
 	return s
 }
 
-// compiled holds the evaluators of a raw-input aggregation.
+// compiled holds the expressions of a raw-input aggregation as one
+// expr.Program (sub-expressions the group keys, arguments and filters
+// share are evaluated once per batch) and where each one's result is.
 type compiled struct {
-	groups  []expr.Evaluator
-	args    []expr.Evaluator // nil entry for count(*)
-	filters []expr.Evaluator // nil entry without FILTER
+	prog    *expr.Program
+	groups  []int // result index of each group key
+	args    []int // result index of each aggregate's argument, -1 for count(*)
+	filters []int // result index of each aggregate's filter, -1 without FILTER
 }
 
-func compileAll(n *HashAggregate, in *arrow.Schema, alloc memory.Allocator) (*compiled, error) {
-	c := &compiled{}
+// checkExprs compiles every expression on its own, so that an error names
+// the group key or aggregate it belongs to, and checks the result types.
+func checkExprs(n *HashAggregate, in *arrow.Schema) error {
 	for i, g := range n.groupBy {
-		e, err := expr.Compile(g, in, alloc)
+		e, err := expr.Compile(g, in, memory.DefaultAllocator)
 		if err != nil {
-			return nil, fmt.Errorf("aggregate: group key %s: %w", n.groupNames[i], err)
+			return fmt.Errorf("aggregate: group key %s: %w", n.groupNames[i], err)
 		}
 		if !arrow.TypeEqual(e.Type(), n.groupTypes[i]) {
-			return nil, fmt.Errorf("aggregate: group key %s evaluates to %s, declared %s", n.groupNames[i], e.Type(), n.groupTypes[i])
+			return fmt.Errorf("aggregate: group key %s evaluates to %s, declared %s", n.groupNames[i], e.Type(), n.groupTypes[i])
 		}
-		c.groups = append(c.groups, e)
 	}
 	for i, s := range n.specs {
-		var arg, filter expr.Evaluator
-		var err error
 		if len(s.call.Args) == 1 {
-			if arg, err = expr.Compile(s.call.Args[0], in, alloc); err != nil {
-				return nil, fmt.Errorf("aggregate %s: argument: %w", n.aggNames[i], err)
+			arg, err := expr.Compile(s.call.Args[0], in, memory.DefaultAllocator)
+			if err != nil {
+				return fmt.Errorf("aggregate %s: argument: %w", n.aggNames[i], err)
 			}
 			if !arrow.TypeEqual(arg.Type(), s.argType) {
-				return nil, fmt.Errorf("aggregate %s: argument evaluates to %s, declared %s", n.aggNames[i], arg.Type(), s.argType)
+				return fmt.Errorf("aggregate %s: argument evaluates to %s, declared %s", n.aggNames[i], arg.Type(), s.argType)
 			}
 		}
 		if s.call.Filter != nil {
-			if filter, err = expr.Compile(s.call.Filter, in, alloc); err != nil {
-				return nil, fmt.Errorf("aggregate %s: filter: %w", n.aggNames[i], err)
+			if _, err := expr.Compile(s.call.Filter, in, memory.DefaultAllocator); err != nil {
+				return fmt.Errorf("aggregate %s: filter: %w", n.aggNames[i], err)
 			}
+		}
+	}
+	return nil
+}
+
+// compileAll compiles the expressions of a raw-input aggregation together
+// (they were checked one by one by checkExprs).
+func compileAll(n *HashAggregate, in *arrow.Schema, alloc memory.Allocator) (*compiled, error) {
+	c := &compiled{}
+	var exprs []logical.Expr
+	add := func(e logical.Expr) int {
+		exprs = append(exprs, e)
+		return len(exprs) - 1
+	}
+	for _, g := range n.groupBy {
+		c.groups = append(c.groups, add(g))
+	}
+	for _, s := range n.specs {
+		arg, filter := -1, -1
+		if len(s.call.Args) == 1 {
+			arg = add(s.call.Args[0])
+		}
+		if s.call.Filter != nil {
+			filter = add(s.call.Filter)
 		}
 		c.args = append(c.args, arg)
 		c.filters = append(c.filters, filter)
 	}
+	prog, err := expr.CompileProgram(exprs, in, alloc)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate: %w", err)
+	}
+	c.prog = prog
 	return c, nil
 }
 

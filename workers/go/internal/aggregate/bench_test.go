@@ -98,12 +98,13 @@ func BenchmarkQ1(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu := startCPU(b)
 	for i := 0; i < b.N; i++ {
 		if got := drain(b, node, exec.NewTaskContext()); got != 4 {
 			b.Fatalf("%d groups", got)
 		}
 	}
-	b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds()/1e6, "Mrows/s")
+	cpu.report(b, n)
 }
 
 func BenchmarkHighCardinality(b *testing.B) {
@@ -132,10 +133,48 @@ func BenchmarkHighCardinality(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu := startCPU(b)
 	for i := 0; i < b.N; i++ {
 		if got := drain(b, node, exec.NewTaskContext()); got < groups*9/10 {
 			b.Fatalf("%d groups", got)
 		}
 	}
-	b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds()/1e6, "Mrows/s")
+	cpu.report(b, n)
+}
+
+// BenchmarkAvgManyGroups is TPC-H Q17's inner aggregate: avg of a
+// decimal over 200 K groups in random order.
+func BenchmarkAvgManyGroups(b *testing.B) {
+	const n = 6_000_000
+	const groups = 200_000
+	mem := memory.NewGoAllocator()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "k", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "q", Type: &arrow.Decimal64Type{Precision: 15, Scale: 2}},
+	}, nil)
+	r := rand.New(rand.NewPCG(3, 3))
+	src := &sourceNode{schema: schema, parts: [][]arrow.RecordBatch{nil}}
+	for start := 0; start < n; start += exec.DefaultBatchSize {
+		bb := array.NewRecordBuilder(mem, schema)
+		for i := 0; i < min(exec.DefaultBatchSize, n-start); i++ {
+			bb.Field(0).(*array.Int64Builder).Append(int64(r.IntN(groups)))
+			bb.Field(1).(*array.Decimal64Builder).Append(decimal.Decimal64(r.IntN(5000)))
+		}
+		src.parts[0] = append(src.parts[0], bb.NewRecordBatch())
+		bb.Release()
+	}
+	defer src.release()
+	node, err := NewHashAggregate(src, Single, []logical.Expr{col(schema, "k")}, []string{"k"}, nil,
+		[]*logical.AggregateCall{call("avg", false, nil, col(schema, "q"))}, []string{"a"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	cpu := startCPU(b)
+	for i := 0; i < b.N; i++ {
+		if got := drain(b, node, exec.NewTaskContext()); got != groups {
+			b.Fatalf("%d groups", got)
+		}
+	}
+	cpu.report(b, n)
 }

@@ -33,6 +33,9 @@ type core struct {
 	accs    []accumulator
 
 	keys     hashkey.Keys
+	evalBuf  []arrow.Array // per batch: the compiled expressions' results
+	cols     []arrow.Array // per batch: the group key columns
+	args     []arrow.Array // per batch: each aggregate's argument
 	hashes   []uint64
 	gids     []uint32
 	sels     [][]int32
@@ -53,7 +56,7 @@ func newCore(n *HashAggregate, tc *exec.TaskContext, comp *compiled, rawIn, fina
 	if pool == nil {
 		pool = exec.NewMemoryPool(0)
 	}
-	c.res = pool.NewReservation(fmt.Sprintf("HashAggregate(%s)", n.mode))
+	c.res = pool.NewSpillableReservation(fmt.Sprintf("HashAggregate(%s)", n.mode))
 	if !c.nokeys {
 		t, err := hashkey.NewTable(n.keyTypes)
 		if err != nil {
@@ -223,52 +226,43 @@ func (c *core) consume(ctx context.Context, b arrow.RecordBatch) error {
 	if !c.rawIn {
 		return c.consumeStates(b, n)
 	}
-	var owned []arrow.Array
+	vals := c.evalBuf[:0]
+	for range c.comp.prog.Len() {
+		vals = append(vals, nil)
+	}
+	c.evalBuf = vals
+	if err := c.comp.prog.Eval(ctx, b, vals); err != nil {
+		return err
+	}
 	defer func() {
-		for _, a := range owned {
-			if a != nil {
-				a.Release()
-			}
+		for i, a := range vals {
+			a.Release()
+			vals[i] = nil
 		}
 	}()
-	eval := func(e interface {
-		Eval(context.Context, arrow.RecordBatch) (arrow.Array, error)
-	}) (arrow.Array, error) {
-		a, err := e.Eval(ctx, b)
-		if err != nil {
-			return nil, err
-		}
-		owned = append(owned, a)
+	for _, a := range vals {
 		if a.Len() != n {
-			return nil, fmt.Errorf("aggregate: expression produced %d rows for a batch of %d", a.Len(), n)
+			return fmt.Errorf("aggregate: expression produced %d rows for a batch of %d", a.Len(), n)
 		}
-		return a, nil
 	}
-	cols := make([]arrow.Array, len(c.comp.groups))
-	for i, e := range c.comp.groups {
-		a, err := eval(e)
-		if err != nil {
-			return err
-		}
-		cols[i] = a
+	cols := c.cols[:0]
+	for _, i := range c.comp.groups {
+		cols = append(cols, vals[i])
 	}
-	args := make([]arrow.Array, len(c.accs))
+	c.cols = cols
+	args := c.args[:0]
 	for i := range c.accs {
 		var arg, filter arrow.Array
-		var err error
-		if e := c.comp.args[i]; e != nil {
-			if arg, err = eval(e); err != nil {
-				return err
-			}
+		if j := c.comp.args[i]; j >= 0 {
+			arg = vals[j]
 		}
-		if e := c.comp.filters[i]; e != nil {
-			if filter, err = eval(e); err != nil {
-				return err
-			}
+		if j := c.comp.filters[i]; j >= 0 {
+			filter = vals[j]
 		}
-		args[i] = arg
+		args = append(args, arg)
 		c.sels[i] = selection(arg, filter, n, c.sels[i])
 	}
+	c.args = args
 	update := func() error {
 		for i, a := range c.accs {
 			sel := c.sels[i]

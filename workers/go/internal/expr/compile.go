@@ -37,6 +37,9 @@ var constAlloc = memory.NewGoAllocator()
 type chunk struct {
 	cols []arrow.Array
 	n    int
+	// memo holds the results of shared sub-expressions (see sharedNode);
+	// nil disables sharing.
+	memo []arrow.Array
 }
 
 // node is a compiled expression. eval returns an array of c.n rows owned by
@@ -53,6 +56,22 @@ type compiler struct {
 	// folding is set while compiling a constant sub-expression for
 	// evaluation at compile time.
 	folding bool
+	// shareable holds the structural keys (shareKey) of the
+	// sub-expressions to evaluate once per chunk; sharedNodes their
+	// compiled nodes, nslots the number of memo slots they use.
+	shareable   map[string]bool
+	sharedNodes map[string]node
+	nslots      int
+}
+
+func newCompiler(input *arrow.Schema, alloc memory.Allocator) *compiler {
+	if input == nil {
+		input = arrow.NewSchema(nil, nil)
+	}
+	if alloc == nil {
+		alloc = memory.DefaultAllocator
+	}
+	return &compiler{input: input, alloc: alloc}
 }
 
 // compile is the dispatcher from logical expressions to evaluators.
@@ -60,29 +79,29 @@ func compile(e logical.Expr, input *arrow.Schema, alloc memory.Allocator) (Evalu
 	if e == nil {
 		return nil, errors.New("expr: nil expression")
 	}
-	if input == nil {
-		input = arrow.NewSchema(nil, nil)
-	}
-	if alloc == nil {
-		alloc = memory.DefaultAllocator
-	}
-	c := &compiler{input: input, alloc: alloc}
+	c := newCompiler(input, alloc)
+	c.findShared([]logical.Expr{e})
 	n, err := c.compile(e)
 	if err != nil {
 		return nil, err
 	}
-	return &evaluator{root: n, alloc: alloc, expr: e}, nil
+	return &evaluator{root: n, alloc: c.alloc, expr: e, nshared: c.nslots}, nil
 }
 
 // evaluator adapts a node to the Evaluator interface.
 type evaluator struct {
-	root  node
-	alloc memory.Allocator
-	expr  logical.Expr
+	root    node
+	alloc   memory.Allocator
+	expr    logical.Expr
+	nshared int
 }
 
 func (e *evaluator) Eval(ctx context.Context, b arrow.RecordBatch) (arrow.Array, error) {
 	c := chunk{cols: b.Columns(), n: int(b.NumRows())}
+	if e.nshared > 0 {
+		c.memo = make([]arrow.Array, e.nshared)
+		defer c.releaseMemo()
+	}
 	return e.root.eval(ctx, &c)
 }
 
@@ -90,8 +109,30 @@ func (e *evaluator) Type() arrow.DataType { return e.root.dtype() }
 
 func (e *evaluator) String() string { return e.expr.String() }
 
-// compile compiles e, folding constant sub-expressions.
+// compile compiles e, folding constant sub-expressions and sharing the
+// repeated ones (see findShared).
 func (c *compiler) compile(e logical.Expr) (node, error) {
+	if c.shareable != nil && !c.folding {
+		if k, ok := shareKey(e); ok && c.shareable[k] {
+			if n, ok := c.sharedNodes[k]; ok {
+				return n, nil
+			}
+			n, err := c.compileUnshared(e)
+			if err != nil {
+				return nil, err
+			}
+			if _, isConst := n.(*constNode); !isConst {
+				n = &sharedNode{inner: n, slot: c.nslots}
+				c.nslots++
+			}
+			c.sharedNodes[k] = n
+			return n, nil
+		}
+	}
+	return c.compileUnshared(e)
+}
+
+func (c *compiler) compileUnshared(e logical.Expr) (node, error) {
 	if _, isLit := e.(*logical.Literal); !isLit && !c.folding && isConstantExpr(e) {
 		fc := &compiler{input: c.input, alloc: constAlloc, folding: true}
 		n, err := fc.compileNode(e)

@@ -327,6 +327,11 @@ func (l *likeNode) eval(ctx context.Context, c *chunk) (arrow.Array, error) {
 			containsScan(sv, n, p.lit, out)
 		case p.kind == likeAll:
 			setAll(out, n)
+		case p.kind == likeGeneral && !p.foldCase && len(p.longestLit()) > 0:
+			// Only rows holding the pattern's longest literal can match:
+			// find them with one search over the whole buffer and match
+			// just those.
+			candidateScan(sv, n, p.longestLit(), out, p.match)
 		case p.foldCase:
 			var scratch []byte
 			packBools(out, n, func(i int) bool {
@@ -374,35 +379,101 @@ func (l *likeNode) eval(ctx context.Context, c *chunk) (arrow.Array, error) {
 	return makeArray(arrow.FixedWidthTypes.Boolean, n, valid, buf), nil
 }
 
+// longestLit is the longest literal run of the pattern: every matching
+// string contains it.
+func (p *likePattern) longestLit() []byte {
+	var best []byte
+	for _, seg := range p.segs {
+		for _, t := range seg {
+			if len(t.lit) > len(best) {
+				best = t.lit
+			}
+		}
+	}
+	return best
+}
+
 // containsScan marks the rows containing needle by searching the whole data
 // buffer once and mapping hits back to rows through the offsets.
 func containsScan(sv strView, n int, needle []byte, out []byte) {
+	candidateScan(sv, n, needle, out, nil)
+}
+
+// candidateScan marks the rows that contain needle and, when match is not
+// nil, satisfy match. needle is searched for in the whole data buffer at
+// once (hits spanning two rows are skipped), so rows without it cost
+// nothing per row.
+func candidateScan(sv strView, n int, needle []byte, out []byte, match func([]byte) bool) {
 	if n == 0 {
 		return
 	}
 	offs := sv.offs
 	if len(needle) == 0 {
-		setAll(out, n)
+		for i := 0; i < n; i++ {
+			if match == nil || match(sv.bytes(i)) {
+				out[i>>3] |= 1 << (i & 7)
+			}
+		}
 		return
 	}
 	data := sv.data[:offs[n]]
+	// Scan for the needle's rarest byte (IndexByte jumps far between
+	// hits), then check the needle around each hit.
+	ri := rareByte(needle)
+	rare := needle[ri]
 	row := 0
 	pos := int(offs[0])
-	for row < n {
-		j := bytes.Index(data[pos:], needle)
+	last := len(data) - len(needle) // last possible start
+	for row < n && pos <= last {
+		j := bytes.IndexByte(data[pos+ri:last+ri+1], rare)
 		if j < 0 {
 			return
 		}
 		p := pos + j
+		if !bytes.Equal(data[p:p+len(needle)], needle) {
+			pos = p + 1
+			continue
+		}
 		for int(offs[row+1]) <= p {
 			row++
 		}
 		if end := int(offs[row+1]); p+len(needle) <= end {
-			out[row>>3] |= 1 << (row & 7)
+			if match == nil || match(data[offs[row]:end]) {
+				out[row>>3] |= 1 << (row & 7)
+			}
 			pos = end
 			row++
 		} else {
 			pos = p + 1
 		}
 	}
+}
+
+// byteRank orders bytes by how common they are in text (higher: more
+// common): space, then lower-case letters by English frequency, digits,
+// punctuation, upper-case letters; other bytes rank 0.
+var byteRank = func() (r [256]uint8) {
+	for i, c := range []byte("zqjxkvbywgpfmucdlhrsnioate") {
+		r[c] = uint8(100 + 5*i)
+	}
+	for i, c := range []byte("ZQJXKVBYWGPFMUCDLHRSNIOATE") {
+		r[c] = uint8(40 + 2*i)
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		r[c] = 90
+	}
+	r['.'], r[','], r['-'], r['|'] = 95, 95, 60, 60
+	r[' '] = 255
+	return r
+}()
+
+// rareByte is the position of the needle's least common byte.
+func rareByte(needle []byte) int {
+	best := 0
+	for i, c := range needle {
+		if byteRank[c] < byteRank[needle[best]] {
+			best = i
+		}
+	}
+	return best
 }

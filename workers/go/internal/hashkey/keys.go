@@ -310,6 +310,21 @@ func (k *keyCol) bytesAt(i int) []byte {
 	return k.data[k.offs64[i]:k.offs64[i+1]]
 }
 
+// loMask and hiMask keep the first l bytes of a little-endian 16-byte
+// load, split into its two words (l <= maxShort).
+var loMask, hiMask [16]uint64
+
+func init() {
+	for l := 0; l < 16; l++ {
+		if l >= 8 {
+			loMask[l] = ^uint64(0)
+			hiMask[l] = 1<<(8*uint(l-8)) - 1
+		} else {
+			loMask[l] = 1<<(8*uint(l)) - 1
+		}
+	}
+}
+
 // packShortStrings fills w with the packed form of every value when all
 // are at most maxShort bytes long.
 func (k *keyCol) packShortStrings(n int) {
@@ -329,20 +344,9 @@ func (k *keyCol) packShortStrings(n int) {
 		l := o1 - o0
 		var lo, hi uint64
 		if o0+16 <= len(data) {
-			lo = binary.LittleEndian.Uint64(data[o0:])
-			hi = binary.LittleEndian.Uint64(data[o0+8:])
-			switch {
-			case l == 0:
-				lo, hi = 0, 0
-			case l < 8:
-				lo &= 1<<(8*uint(l)) - 1
-				hi = 0
-			case l == 8:
-				hi = 0
-			default:
-				hi &= 1<<(8*uint(l-8)) - 1
-			}
-			hi |= uint64(l) << 56
+			// Load 16 bytes and keep the value's: no branch on the length.
+			lo = binary.LittleEndian.Uint64(data[o0:]) & loMask[l&15]
+			hi = binary.LittleEndian.Uint64(data[o0+8:])&hiMask[l&15] | uint64(l)<<56
 		} else {
 			lo, hi = packShort(data[o0:o1])
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"math/bits"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -45,10 +46,21 @@ const longMark = 0xff << 56
 //
 // A Table is not safe for concurrent use.
 type Table struct {
-	cols   []storeCol
-	slots  []uint64
-	mask   uint64
-	hashes []uint64 // per id
+	cols    []storeCol
+	slots   []uint64
+	slotMem *mapping // backs slots when they are outside the Go heap
+	mask    uint64
+	shift   uint8    // 64 - log2(capacity)
+	hashes  []uint64 // per id
+
+	// single is set for a table of one word-kind key column: each slot is
+	// then two words, the usual tag|id+1 word followed by the key's
+	// canonical value, so a probe compares keys without touching the
+	// column store, and the NULL key (nullID, -1 while absent) lives
+	// outside the slots.
+	single bool
+	nullID int64
+	sink   uint64 // keeps look-ahead loads alive
 
 	// scratch for one batch
 	cand    []int32  // rows whose slot tag matched
@@ -73,14 +85,26 @@ func NewTable(types []arrow.DataType) (*Table, error) {
 			t.cols[i].offs = []int64{0}
 		}
 	}
+	t.single = len(types) == 1 && t.cols[0].kind == kindWord
+	t.nullID = -1
 	t.alloc(64)
 	return t, nil
 }
 
+// alloc replaces the slot array by an empty one of capacity slots.
 func (t *Table) alloc(capacity int) {
-	t.slots = make([]uint64, capacity)
+	words := capacity
+	if t.single {
+		words = 2 * capacity
+	}
+	t.slotMem.free()
+	t.slots, t.slotMem = allocSlots(words)
+	t.shift = uint8(64 - bits.TrailingZeros(uint(capacity)))
 	t.mask = uint64(capacity - 1)
 }
+
+// capacity is the number of slots.
+func (t *Table) capacity() int { return int(t.mask) + 1 }
 
 // Len is the number of distinct keys.
 func (t *Table) Len() int { return len(t.hashes) }
@@ -99,9 +123,9 @@ func (t *Table) Types() []arrow.DataType {
 func (t *Table) Hashes() []uint64 { return t.hashes }
 
 // MemSize estimates the bytes the table holds (slots, hashes and stored
-// keys, by capacity).
+// keys, by capacity; not the per-batch scratch).
 func (t *Table) MemSize() int64 {
-	n := int64(cap(t.slots))*8 + int64(cap(t.hashes))*8
+	n := int64(cap(t.slots)+cap(t.hashes)) * 8
 	for i := range t.cols {
 		c := &t.cols[i]
 		n += int64(cap(c.w))*8 + int64(cap(c.nulls)) + int64(cap(c.offs))*8 + int64(cap(c.arena)) + int64(cap(c.short))*8
@@ -112,12 +136,13 @@ func (t *Table) MemSize() int64 {
 // Reset removes every key and frees the memory the table grew to (the
 // MemSize afterwards is that of an empty table).
 func (t *Table) Reset() {
-	if len(t.slots) > 64 {
+	if t.capacity() > 64 {
 		t.alloc(64)
 	} else {
 		clear(t.slots)
 	}
 	t.hashes = nil
+	t.nullID = -1
 	for i := range t.cols {
 		c := &t.cols[i]
 		c.w, c.nulls, c.arena, c.short = nil, nil, nil, nil
@@ -140,16 +165,17 @@ func (t *Table) check(k *Keys) error {
 	return nil
 }
 
-// reserve makes room for extra more keys at load factor 1/2.
+// reserve makes room for extra more keys at load factor 1/2 in a general
+// table (single-column tables grow as keys arrive, see grow).
 func (t *Table) reserve(extra int) error {
 	need := len(t.hashes) + extra
 	if need > MaxEntries {
 		return fmt.Errorf("hashkey: more than %d distinct keys", MaxEntries)
 	}
-	if 2*need <= len(t.slots) {
+	if 2*need <= t.capacity() {
 		return nil
 	}
-	capacity := len(t.slots)
+	capacity := t.capacity()
 	for capacity < 2*need {
 		capacity *= 2
 	}
@@ -184,10 +210,8 @@ func (t *Table) lookup(k *Keys, hashes []uint64, uids []uint32, sids []int32, in
 	if n == 0 {
 		return nil
 	}
-	if insert {
-		if err := t.reserve(n); err != nil {
-			return err
-		}
+	if insert && len(t.hashes)+n > MaxEntries {
+		return fmt.Errorf("hashkey: more than %d distinct keys", MaxEntries)
 	}
 	hashes = hashes[:n]
 	if len(t.cols) == 0 {
@@ -205,6 +229,15 @@ func (t *Table) lookup(k *Keys, hashes []uint64, uids []uint32, sids []int32, in
 			}
 		}
 		return nil
+	}
+	if t.single {
+		t.lookupSingle(k, hashes, uids, sids, insert)
+		return nil
+	}
+	if insert {
+		if err := t.reserve(n); err != nil {
+			return err
+		}
 	}
 	cand, candPos := t.cand[:0], t.candPos[:0]
 	newRows := t.newRows[:0]
