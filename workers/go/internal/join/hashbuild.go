@@ -43,6 +43,14 @@ type hashBuild struct {
 	all bool
 	// hasNullKey is whether some build row has a NULL in a key column.
 	hasNullKey bool
+	// rowGroups is the group of every row (-1 for a NULL key), kept when
+	// keepGroups is set before indexing (the left-first strategy, which
+	// indexes the probe side).
+	rowGroups  []int32
+	keepGroups bool
+	// ngroups is the number of groups (distinct keys, NULL ones included
+	// for the hashed index).
+	ngroups int
 	// nullRows lists the build rows with a NULL in a key column, for the
 	// NULL rules of mark and null-aware anti joins with a condition
 	// beyond one key (core.nullCond); nil otherwise.
@@ -92,7 +100,7 @@ func (b *hashBuild) free() {
 	}
 	b.keyCols = nil
 	b.table, b.rank, b.packed, b.packer = nil, nil, nil, nil
-	b.groupStart, b.groupRows, b.nullRows = nil, nil, nil
+	b.groupStart, b.groupRows, b.nullRows, b.rowGroups = nil, nil, nil, nil
 	b.res.Free()
 }
 
@@ -231,15 +239,43 @@ func (j *core) finishBuild(parts []*partPieces, tc *exec.TaskContext) (*hashBuil
 		b.all = true
 		return b, nil
 	}
+	if err := b.indexData(parts, j.keyTypes, j.rightKeys, j.needRows(), j.nullCond != nil); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// indexParts concatenates the partitions read (in order) into b and
+// indexes them by keys (see indexKeys). It releases the partitions, and b
+// on failure.
+func (b *hashBuild) indexParts(parts []*partPieces, schema *arrow.Schema, types []arrow.DataType, keys []logical.Expr,
+	needRows, keepNullRows bool, tc *exec.TaskContext) error {
+	defer func() {
+		for _, pp := range parts {
+			pp.release()
+		}
+	}()
+	data, err := mergeParts(parts, schema, tc, b.res)
+	if err != nil {
+		b.res.Free()
+		return err
+	}
+	b.data = data
+	return b.indexData(parts, types, keys, needRows, keepNullRows)
+}
+
+// indexData indexes b's data by the key columns the partitions hold; it
+// frees b on failure.
+func (b *hashBuild) indexData(parts []*partPieces, types []arrow.DataType, keys []logical.Expr, needRows, keepNullRows bool) error {
 	var keyBatches [][]arrow.Array
 	for _, pp := range parts {
 		keyBatches = append(keyBatches, pp.keys...)
 	}
-	if err := b.indexKeys(j.keyTypes, j.rightKeys, &keyProbe{}, keyBatches, j.needRows(), j.nullCond != nil); err != nil {
+	if err := b.indexKeys(types, keys, &keyProbe{}, keyBatches, needRows, keepNullRows); err != nil {
 		b.free()
-		return nil, err
+		return err
 	}
-	return b, nil
+	return nil
 }
 
 // needRows reports whether the join reads the build rows of a key, not
@@ -264,12 +300,19 @@ func (b *hashBuild) indexKeys(types []arrow.DataType, rightKeys []logical.Expr, 
 	}
 	defer b.res.Shrink(int64(n) * 4)
 	groups := make([]int32, n)
+	if b.keepGroups {
+		if err := b.res.Grow(int64(n) * 4); err != nil {
+			return err
+		}
+		b.rowGroups = groups
+	}
 	if forceIndex != indexHashed {
 		if p, ok := newIntPacker(types, keyBatches); ok {
 			ng, err := b.indexPacked(p, keyBatches, groups)
 			if err != nil {
 				return err
 			}
+			b.ngroups = ng
 			if err := b.collectNullRows(groups, keepNullRows); err != nil {
 				return err
 			}
@@ -290,6 +333,7 @@ func (b *hashBuild) indexKeys(types []arrow.DataType, rightKeys []logical.Expr, 
 	// The hashkey table only numbers the keys; the probe table replaces it.
 	defer b.res.Shrink(table.MemSize())
 	ng := table.Len()
+	b.ngroups = ng
 	if needRows {
 		if err := b.index(groups, ng); err != nil {
 			return err

@@ -30,6 +30,7 @@ type core struct {
 	jt                  logical.JoinType
 	leftKeys, rightKeys []logical.Expr
 	keyTypes            []arrow.DataType
+	leftTypes           []arrow.DataType // the left keys' types
 	residual            logical.Expr
 	resid               *residualPlan
 	// nullCond is the whole join condition (key equalities and residual)
@@ -46,6 +47,8 @@ type core struct {
 	nested bool
 
 	shared sharedStates[*hashBuild]
+	// lefts is the left-first state of each query (see leftFirst).
+	lefts leftFirstStates
 }
 
 // HashJoin is an equi-join: the right input (build side) is collected and
@@ -109,6 +112,7 @@ func NewHashJoin(left, right exec.Node, jt logical.JoinType, leftKeys, rightKeys
 		return nil, fmt.Errorf("hash join right key: %w", err)
 	}
 	types := make([]arrow.DataType, len(le))
+	ltypes := make([]arrow.DataType, len(le))
 	for i := range le {
 		lt, rt := le[i].Type(), re[i].Type()
 		if !KeyTypesCompatible(lt, rt) {
@@ -117,7 +121,7 @@ func NewHashJoin(left, right exec.Node, jt logical.JoinType, leftKeys, rightKeys
 		if err := hashkey.Supported(rt); err != nil {
 			return nil, fmt.Errorf("hash join key %d (%s): %w", i, rightKeys[i], err)
 		}
-		types[i] = rt
+		types[i], ltypes[i] = rt, lt
 	}
 	rp, err := planResidual(residual, ls, rs)
 	if err != nil {
@@ -130,7 +134,7 @@ func NewHashJoin(left, right exec.Node, jt logical.JoinType, leftKeys, rightKeys
 		}
 	}
 	return &HashJoin{core{left: left, right: right, jt: jt, leftKeys: leftKeys, rightKeys: rightKeys,
-		keyTypes: types, residual: residual, resid: rp, nullCond: nc, nullAware: nullAware, mode: mode,
+		keyTypes: types, leftTypes: ltypes, residual: residual, resid: rp, nullCond: nc, nullAware: nullAware, mode: mode,
 		schema: outputSchema(ls, rs, jt)}}, nil
 }
 
@@ -227,6 +231,9 @@ func (j *core) execute(p int, tc *exec.TaskContext, self exec.Node) (exec.Stream
 	if j.mode == CollectBuild {
 		s.shared = j.shared.get(tc, j.Partitions())
 	}
+	if j.leftFirstEligible() {
+		s.lf = j.lefts.get(tc, j.Partitions(), j.right.Partitions())
+	}
 	return s, nil
 }
 
@@ -237,6 +244,7 @@ const (
 	stateProbe
 	stateProbeDone
 	stateUnmatched
+	stateEmitLeft // left-first: emitting this partition's left rows
 	stateDone
 )
 
@@ -285,6 +293,18 @@ type hashStream struct {
 	visited   []uint64
 	unmatched []uint64
 	cursor    int
+
+	// The left-first strategy (see leftFirst): the query's state, this
+	// stream's right key probe and marks, and the left rows to emit.
+	lf        *leftFirst
+	rkeys     keyProbe
+	groupHit  []uint64
+	rowHit    []uint64
+	rightRows bool
+	rightNull bool
+	lIdx      []int32
+	emitPos   int
+	emitEnd   int
 }
 
 // Schema is the join's output schema.
@@ -371,6 +391,11 @@ func (s *hashStream) next(ctx context.Context) (arrow.RecordBatch, error) {
 				return out, err
 			}
 			s.state = stateDone
+		case stateEmitLeft:
+			if out, err := s.emitLeft(); err != nil || out != nil {
+				return out, err
+			}
+			s.state = stateDone
 		case stateDone:
 			return nil, io.EOF
 		}
@@ -381,7 +406,16 @@ func (s *hashStream) next(ctx context.Context) (arrow.RecordBatch, error) {
 // build side shows that the probe side cannot produce output.
 func (s *hashStream) init(ctx context.Context) error {
 	j := s.j
-	if s.shared != nil {
+	if s.lf != nil {
+		swapped, err := s.initLeftFirst(ctx)
+		if err != nil || swapped {
+			return err
+		}
+	}
+	switch {
+	case s.build != nil:
+		// The left-first strategy indexed the right side.
+	case s.shared != nil:
 		b, err := s.shared.acquire(ctx, j.right.Partitions(),
 			func(ctx context.Context, p int) (*partPieces, error) { return j.readBuildPart(ctx, p, s.tc) },
 			func(parts []*partPieces) (*hashBuild, error) { return j.finishBuild(parts, s.tc) })
@@ -389,7 +423,7 @@ func (s *hashStream) init(ctx context.Context) error {
 			return err
 		}
 		s.build = b
-	} else {
+	default:
 		pp, err := j.readBuildPart(ctx, s.p, s.tc)
 		if err != nil {
 			return err
@@ -415,11 +449,13 @@ func (s *hashStream) init(ctx context.Context) error {
 		}
 		return nil
 	}
-	probe, err := j.left.Execute(ctx, s.p, s.tc)
-	if err != nil {
-		return err
+	if s.probe == nil {
+		probe, err := j.left.Execute(ctx, s.p, s.tc)
+		if err != nil {
+			return err
+		}
+		s.probe = probe
 	}
-	s.probe = probe
 	s.state = stateProbe
 	return nil
 }
@@ -1032,6 +1068,10 @@ func (s *hashStream) Close() error {
 	var err error
 	if s.probe != nil {
 		err = s.probe.Close()
+	}
+	if s.lf != nil {
+		s.j.lefts.release(s.tc, s.lf, s.p)
+		s.lf = nil
 	}
 	if s.shared != nil {
 		s.j.shared.release(s.tc, s.shared, s.p, (*hashBuild).free)

@@ -3,10 +3,12 @@
 // anti, single and mark) and the nested loop join for cross joins and join
 // conditions without equalities.
 //
-// The right input is always the build side: it is collected into memory,
+// The right input is the build side: it is collected into memory,
 // accounted in the query's memory pool, and indexed by its join keys. The
 // left input is the probe side and streams; the join has as many output
-// partitions as its left input.
+// partitions as its left input. Semi, anti and mark joins whose left side
+// turns out small at run time index the left side instead and stream the
+// right side through it (see leftfirst.go).
 package join
 
 import (

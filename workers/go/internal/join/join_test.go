@@ -390,6 +390,10 @@ var runConfigs = []runConfig{
 }
 
 func TestJoins(t *testing.T) {
+	forEachLeftFirst(t, testJoins)
+}
+
+func testJoins(t *testing.T) {
 	for _, direct := range indexKinds {
 		forceIndex = direct
 		for _, c := range joinCases {

@@ -129,6 +129,10 @@ func unknownNullCounts(src *testSource) {
 }
 
 func TestResidualNullsBothSides(t *testing.T) {
+	forEachLeftFirst(t, testResidualNullsBothSides)
+}
+
+func testResidualNullsBothSides(t *testing.T) {
 	call := func(fn string, typ arrow.DataType, args ...logical.Expr) logical.Expr {
 		return &logical.Call{Func: fn, Args: args, T: typ, NullableOut: true}
 	}

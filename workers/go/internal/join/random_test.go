@@ -156,6 +156,10 @@ func referenceJoin(jt logical.JoinType, nullAware, multi, resid bool, L, R [][]a
 }
 
 func TestJoinsRandomized(t *testing.T) {
+	forEachLeftFirst(t, testJoinsRandomized)
+}
+
+func testJoinsRandomized(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	L := randomRows(rng, 800, 60)
 	R := randomRows(rng, 500, 60)
