@@ -489,6 +489,27 @@ func (b *binder) subqueryJoin(plan logical.Plan, c logical.Expr) (logical.Plan, 
 	return nil, false, nil
 }
 
+// markCorrelation makes the correlation conditions of an IN/ANY/ALL mark
+// join decide membership only: a row whose correlation condition is NULL
+// is not in the subquery's set (WHERE semantics), so it must not turn the
+// mark NULL. Equalities between columns stay as they are, to remain hash
+// join keys.
+func markCorrelation(on logical.Expr) logical.Expr {
+	var out []logical.Expr
+	for _, c := range logical.SplitConjunction(on) {
+		if call, ok := c.(*logical.Call); ok && call.Func == "equal" {
+			out = append(out, c)
+			continue
+		}
+		if !c.Nullable() {
+			out = append(out, c)
+			continue
+		}
+		out = append(out, boolCall("is_true", c))
+	}
+	return logical.And(out...)
+}
+
 // replaceSubqueries joins every subquery of e into plan and replaces it
 // with the column that carries its value. Scalar subqueries listed in
 // innerOK may use an inner join.
@@ -545,7 +566,7 @@ func (b *binder) replaceSubqueries(plan logical.Plan, e logical.Expr, innerOK ma
 			if err != nil {
 				return nil, err
 			}
-			return mark(logical.And(x, on)), nil
+			return mark(logical.And(x, markCorrelation(on))), nil
 		case subqAll:
 			v, err := subqueryValue(sq, left)
 			if err != nil {
@@ -555,7 +576,7 @@ func (b *binder) replaceSubqueries(plan logical.Plan, e logical.Expr, innerOK ma
 			if err != nil {
 				return nil, err
 			}
-			return boolCall("not", mark(logical.And(x, on))), nil
+			return boolCall("not", mark(logical.And(x, markCorrelation(on)))), nil
 		}
 		var jt logical.JoinType
 		switch {
