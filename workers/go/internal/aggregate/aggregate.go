@@ -32,6 +32,11 @@
 //
 // (DISTINCT is ignored for min, max, any_value, bool_and and bool_or.)
 //
+// A grouping set given more than once (GROUPING SETS ((a), (a))) is
+// aggregated once, and the Partial output holds its groups once; the
+// Single and Final output repeat each of its rows once per occurrence, all
+// copies with the same "__grouping_id" (the GROUPING() bitmask).
+//
 // Memory: the hash table and the states are reserved in the task's memory
 // pool. Past the limit a Partial node emits what it holds and starts over;
 // Single and Final nodes spill their states, partitioned by key hash, to
@@ -43,6 +48,7 @@ package aggregate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -131,8 +137,18 @@ type HashAggregate struct {
 	groupTypes []arrow.DataType
 	keyTypes   []arrow.DataType // groupTypes, then int64 grouping id with sets
 	setIDs     []int64          // grouping id of each set
-	partial    *arrow.Schema
-	final      *arrow.Schema
+	// Repeated grouping sets (equal as sets of keys, hence with equal
+	// grouping ids) are aggregated once and their rows emitted once per
+	// occurrence. uniqueSets are the ordinals of each set's first
+	// occurrence; setIDsSorted holds the distinct grouping ids, ascending,
+	// and setMult how many times each occurs; hasDupSets says whether any
+	// occurs more than once.
+	uniqueSets   []int
+	setIDsSorted []int64
+	setMult      []int32
+	hasDupSets   bool
+	partial      *arrow.Schema
+	final        *arrow.Schema
 }
 
 var _ exec.Node = (*HashAggregate)(nil)
@@ -176,6 +192,17 @@ func NewHashAggregate(input exec.Node, mode Mode, groupBy []logical.Expr, groupN
 				id &^= 1 << k
 			}
 			n.setIDs = append(n.setIDs, id)
+		}
+		for si, id := range n.setIDs {
+			pos, found := slices.BinarySearch(n.setIDsSorted, id)
+			if found {
+				n.setMult[pos]++
+				n.hasDupSets = true
+				continue
+			}
+			n.uniqueSets = append(n.uniqueSets, si)
+			n.setIDsSorted = slices.Insert(n.setIDsSorted, pos, id)
+			n.setMult = slices.Insert(n.setMult, pos, 1)
 		}
 	}
 	var pf, ff []arrow.Field
@@ -225,6 +252,15 @@ func NewHashAggregate(input exec.Node, mode Mode, groupBy []logical.Expr, groupN
 		}
 	}
 	return n, nil
+}
+
+// multOfID is how many times the grouping set with grouping id id is
+// listed, 0 if none has it.
+func (n *HashAggregate) multOfID(id int64) int32 {
+	if pos, found := slices.BinarySearch(n.setIDsSorted, id); found {
+		return n.setMult[pos]
+	}
+	return 0
 }
 
 // NewFinalAggregate builds the Final node that merges the output of

@@ -525,6 +525,9 @@ func TestAggregatesAgainstReference(t *testing.T) {
 		{"rollup", 4000, 20, 2, 3, 600, [][]int{{0, 1}, {0}, {}}},
 		{"cube-empty-input", 0, 20, 2, 2, 600, [][]int{{0, 1}, {0}, {1}, {}}},
 		{"grouping-sets", 3000, 20, 2, 2, 400, [][]int{{1}, {0}}},
+		{"repeated-sets", 3000, 20, 2, 3, 400, [][]int{{0}, {1}, {0}, {}, {0}, {}}},
+		{"repeated-sets-empty-input", 0, 20, 2, 2, 400, [][]int{{0}, {0}, {}, {}}},
+		{"repeated-sets-key-order", 2000, 20, 2, 2, 300, [][]int{{0, 1}, {1, 0}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

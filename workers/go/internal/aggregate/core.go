@@ -44,6 +44,10 @@ type core struct {
 	gidArrs  []arrow.Array // per grouping set, constant, of nullLen rows
 	nullLen  int
 
+	// mult is, per group, how many times its grouping set is listed: kept
+	// only for final output when some set is repeated (nil otherwise).
+	mult []int32
+
 	res     *exec.Reservation
 	metrics *exec.OperatorMetrics
 	spill   *spiller
@@ -72,13 +76,16 @@ func newCore(n *HashAggregate, tc *exec.TaskContext, comp *compiled, rawIn, fina
 		c.accs = append(c.accs, a)
 	}
 	c.sels = make([][]int32, len(n.specs))
+	if finalOut && n.hasDupSets {
+		c.mult = make([]int32, 0, 16)
+	}
 	if c.nokeys {
 		c.setGroups(1)
 	}
 	if rawIn && len(n.sets) > 0 {
 		// Empty grouping sets produce their row even without input.
-		for si, s := range n.sets {
-			if len(s) == 0 {
+		for _, si := range n.uniqueSets {
+			if len(n.sets[si]) == 0 {
 				if err := c.lookupSet(nil, si, 1); err != nil {
 					c.close()
 					return nil, err
@@ -166,7 +173,47 @@ func (c *core) lookupSet(cols []arrow.Array, si, n int) error {
 	}
 	keys = append(keys, c.gidArrs[si])
 	c.keyArrs = keys
-	return c.lookup(keys, n)
+	old := c.table.Len()
+	if err := c.lookup(keys, n); err != nil {
+		return err
+	}
+	if c.mult != nil {
+		// Every group this lookup created belongs to set si.
+		m := c.node.multOfID(c.node.setIDs[si])
+		for range c.table.Len() - old {
+			c.mult = append(c.mult, m)
+		}
+	}
+	return nil
+}
+
+// noteStateMults records the multiplicity of the groups a lookup of
+// partial rows created (ids from old on), from the grouping-id column gid.
+func (c *core) noteStateMults(gid arrow.Array, old int) error {
+	g, ok := gid.(*array.Int64)
+	if !ok {
+		return fmt.Errorf("aggregate: %s column is %s, want int64", GroupingIDName, gid.DataType())
+	}
+	newLen := c.table.Len()
+	if newLen == old {
+		return nil
+	}
+	c.mult = grow(c.mult[:old], newLen)
+	vals := g.Int64Values()
+	for i, id := range c.gids[:len(vals)] {
+		if int(id) < old || c.mult[id] != 0 {
+			continue
+		}
+		if g.IsNull(i) {
+			return fmt.Errorf("aggregate: NULL %s in partial input", GroupingIDName)
+		}
+		m := c.node.multOfID(vals[i])
+		if m == 0 {
+			return fmt.Errorf("aggregate: %s %d in partial input matches no grouping set", GroupingIDName, vals[i])
+		}
+		c.mult[id] = m
+	}
+	return nil
 }
 
 // selection computes the rows an aggregate sees: those where the argument
@@ -281,7 +328,7 @@ func (c *core) consume(ctx context.Context, b arrow.RecordBatch) error {
 		}
 		return update()
 	}
-	for si := range c.node.sets {
+	for _, si := range c.node.uniqueSets {
 		if err := c.lookupSet(cols, si, n); err != nil {
 			return err
 		}
@@ -299,8 +346,17 @@ func (c *core) consumeStates(b arrow.RecordBatch, n int) error {
 	if len(cols) != c.node.partial.NumFields() {
 		return fmt.Errorf("aggregate: partial batch has %d columns, want %d", len(cols), c.node.partial.NumFields())
 	}
+	old := 0
+	if c.table != nil {
+		old = c.table.Len()
+	}
 	if err := c.lookup(cols[:nk], n); err != nil {
 		return err
+	}
+	if c.mult != nil {
+		if err := c.noteStateMults(cols[nk-1], old); err != nil {
+			return err
+		}
 	}
 	pos := nk
 	for i, a := range c.accs {
@@ -322,7 +378,7 @@ func (c *core) stateSize() int64 {
 	for _, a := range c.accs {
 		n += a.size()
 	}
-	return n + int64(cap(c.gids))*4 + int64(cap(c.hashes))*8
+	return n + int64(cap(c.gids))*4 + int64(cap(c.hashes))*8 + int64(cap(c.mult))*4
 }
 
 // account reserves the state size; it reports false when the memory limit
@@ -350,6 +406,9 @@ func (c *core) reset() {
 		a.reset()
 	}
 	c.ngroups = 0
+	if c.mult != nil {
+		c.mult = c.mult[:0]
+	}
 	if c.nokeys {
 		c.setGroups(1)
 	}
@@ -440,6 +499,7 @@ func (c *core) close() {
 type memOutput struct {
 	c       *core
 	pos     int
+	rep     int // copies of group pos emitted (repeated grouping sets)
 	partial bool
 	ids     []uint32
 }
@@ -448,8 +508,27 @@ func (o *memOutput) next(context.Context) (arrow.RecordBatch, error) {
 	if o.pos >= o.c.ngroups {
 		return nil, errEOF
 	}
-	end := min(o.c.ngroups, o.pos+o.c.batchSize())
+	bs := o.c.batchSize()
 	o.ids = o.ids[:0]
+	if mult := o.c.mult; mult != nil && !o.partial {
+		// Repeated grouping sets: each group's row once per occurrence of
+		// its set (o.rep of group o.pos's copies are out already).
+		for len(o.ids) < bs && o.pos < o.c.ngroups {
+			left := int(mult[o.pos]) - o.rep
+			take := min(left, bs-len(o.ids))
+			for range take {
+				o.ids = append(o.ids, uint32(o.pos))
+			}
+			if take == left {
+				o.pos++
+				o.rep = 0
+			} else {
+				o.rep += take
+			}
+		}
+		return o.c.output(o.ids, o.partial)
+	}
+	end := min(o.c.ngroups, o.pos+bs)
 	for id := o.pos; id < end; id++ {
 		o.ids = append(o.ids, uint32(id))
 	}
