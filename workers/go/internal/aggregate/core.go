@@ -29,6 +29,7 @@ type core struct {
 
 	nokeys  bool
 	table   *hashkey.Table
+	small   *smallKeys // packed-key cache in front of table, or nil
 	ngroups int
 	accs    []accumulator
 
@@ -67,6 +68,7 @@ func newCore(n *HashAggregate, tc *exec.TaskContext, comp *compiled, rawIn, fina
 			return nil, err
 		}
 		c.table = t
+		c.small = newSmallKeys(n.keyTypes)
 	}
 	for i := range n.specs {
 		a, err := n.specs[i].newAcc()
@@ -113,6 +115,19 @@ func (c *core) lookup(keys []arrow.Array, n int) error {
 		clear(c.gids)
 		return nil
 	}
+	packed := false
+	if c.small.active() {
+		if packed = c.small.pack(keys, n); packed {
+			if c.small.find(c.gids) {
+				return nil // every key is a known group
+			}
+		} else {
+			c.small.fails++
+			if c.small.fails >= smallMaxFails {
+				c.small.disable()
+			}
+		}
+	}
 	if err := c.keys.Reset(keys); err != nil {
 		return err
 	}
@@ -122,6 +137,9 @@ func (c *core) lookup(keys []arrow.Array, n int) error {
 		return err
 	}
 	c.setGroups(c.table.Len())
+	if packed && c.small.active() {
+		c.small.learn(c.gids)
+	}
 	return nil
 }
 
@@ -375,6 +393,7 @@ func (c *core) stateSize() int64 {
 	if c.table != nil {
 		n += c.table.MemSize()
 	}
+	n += c.small.size()
 	for _, a := range c.accs {
 		n += a.size()
 	}
@@ -402,6 +421,7 @@ func (c *core) reset() {
 	if c.table != nil {
 		c.table.Reset()
 	}
+	c.small.clear()
 	for _, a := range c.accs {
 		a.reset()
 	}
