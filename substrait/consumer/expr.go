@@ -24,13 +24,24 @@ var scalarFuncs = setOf(
 	"concat", "like", "ilike", "substring", "upper", "lower", "char_length", "octet_length", "trim", "ltrim", "rtrim", "strpos",
 	"replace", "starts_with", "ends_with", "contains", "left", "right", "lpad", "rpad", "reverse", "repeat", "split_part", "regexp_match",
 	"extract", "date_trunc", "current_date",
+	"is_nan", "is_finite", "is_infinite", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh",
+	"asinh", "acosh", "atanh", "radians", "degrees", "pi", "logb", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+	"shift_left", "shift_right", "shift_right_unsigned", "bit_length", "concat_ws", "regexp_match_substring",
+	"regexp_count_substring", "regexp_replace", "and_not", "factorial", "add_intervals",
 )
+
+// optionFuncs keep their function options (regular-expression flags,
+// case_sensitivity, null_handling, spaces_only, on_domain_error,
+// on_log_zero, overflow).
+var optionFuncs = setOf("sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "asinh", "acosh",
+	"atanh", "radians", "degrees", "logb", "factorial", "concat", "contains", "starts_with", "ends_with", "trim", "ltrim",
+	"rtrim", "regexp_match_substring", "regexp_count_substring", "regexp_replace")
 
 // boolFuncs always return a boolean (used when a foreign plan omits the
 // output type).
 var boolFuncs = setOf("equal", "not_equal", "lt", "lte", "gt", "gte", "is_null", "is_not_null", "is_distinct_from",
 	"is_not_distinct_from", "between", "is_true", "is_false", "is_not_true", "is_not_false", "and", "or", "not", "xor",
-	"like", "ilike", "starts_with", "ends_with", "contains", "regexp_match")
+	"like", "ilike", "starts_with", "ends_with", "contains", "regexp_match", "is_nan", "is_finite", "is_infinite", "and_not")
 
 var aggregateFuncs = setOf("count", "sum", "avg", "min", "max", "stddev_samp", "stddev_pop", "var_samp", "var_pop", "bool_and", "bool_or", "any_value")
 
@@ -368,6 +379,11 @@ func (c *consumer) scalar(sf *pb.Expression_ScalarFunction, in *logical.Schema, 
 		}
 		if len(enums) > 0 {
 			return nil, fmt.Errorf("%s: unexpected enum arguments %v", name, enums)
+		}
+		if optionFuncs[name] && len(opts) > 0 {
+			// The kernels read these functions' options (and reject the
+			// ones they do not implement).
+			call.Options = opts
 		}
 	}
 	if outT == nil {

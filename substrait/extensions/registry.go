@@ -20,8 +20,8 @@ import (
 )
 
 // ArbalestURN is the URN of Arbalest's own function extension
-// (functions_arbalest.yaml): date_trunc, regexp_match, split_part and
-// current_date.
+// (functions_arbalest.yaml): date_trunc, regexp_match, split_part,
+// current_date and pi.
 const ArbalestURN = "extension:io.arbalest:functions_arbalest"
 
 // StandardURNPrefix prefixes the URNs of the standard Substrait extensions.

@@ -21,20 +21,42 @@ import (
 // give date32 (timestamp for sub-day intervals); subtract(date32, date32)
 // gives int32 days; add(timestamp, interval).
 //
+// More arithmetic (functions_arithmetic, functions_logarithmic), all
+// float64 unless noted: sin, cos, tan, asin, acos, atan, atan2(y, x), sinh,
+// cosh, tanh, asinh, acosh, atanh, radians, degrees, pi() (from
+// functions_arbalest), logb(base, x); Options["on_domain_error"] (ERROR,
+// NAN, NULL) and, for logb, Options["on_log_zero"]. Bitwise over one
+// integer type: bitwise_and, bitwise_or, bitwise_xor, bitwise_not;
+// shift_left, shift_right (arithmetic), shift_right_unsigned (x, count
+// int32), result x's type; bitwise_and/or/xor also over decimals of
+// scale 0. factorial(x) over integers (result x's type, overflow option).
+// add_intervals(a, b) over intervals.
+//
 // Comparison (functions_comparison): equal, not_equal, lt, lte, gt, gte,
 // is_null, is_not_null, is_distinct_from, is_not_distinct_from, between
 // (x, low, high inclusive), coalesce (variadic), nullif, greatest, least,
-// is_true, is_false, is_not_true, is_not_false.
+// is_true, is_false, is_not_true, is_not_false, is_nan, is_finite,
+// is_infinite (float64 → bool).
 //
-// Boolean (functions_boolean): and, or (variadic, Kleene logic), not, xor.
+// Boolean (functions_boolean): and, or (variadic, Kleene logic), not, xor,
+// and_not(a, b) (a AND NOT b).
 //
 // Strings (functions_string): concat (variadic; NULL if any argument is
-// NULL), like (x, pattern) and ilike (case-insensitive; Options["escape"]
-// optional), substring(x, start int64 1-based, [length int64]), upper,
-// lower, char_length, octet_length, trim, ltrim, rtrim (optional second
-// argument: characters), strpos(x, needle) (1-based, 0 when absent),
-// replace(x, from, to), starts_with, ends_with, contains, left, right,
-// lpad, rpad, reverse, repeat, split_part, regexp_match (bool).
+// NULL, unless Options["null_handling"] is IGNORE_NULLS), like (x, pattern)
+// and ilike (case-insensitive; Options["escape"] optional), substring(x,
+// start int64 1-based, [length int64]), upper, lower, char_length,
+// octet_length, trim, ltrim, rtrim (optional second argument: characters),
+// strpos(x, needle) (1-based, 0 when absent), replace(x, from, to),
+// starts_with, ends_with, contains (these three take
+// Options["case_sensitivity"]), left, right, lpad, rpad, reverse, repeat,
+// split_part, regexp_match (bool), bit_length (int64), concat_ws(sep, x...)
+// (skips NULL x; NULL when sep is), regexp_match_substring(x, pattern [,
+// position, occurrence, group int64]) (NULL when there is no such match),
+// regexp_count_substring(x, pattern [, position int64]) (int64),
+// regexp_replace(x, pattern, replacement [, position, occurrence int64])
+// (occurrence 0, the default, replaces all; $n or \n in the replacement is
+// group n). Regular expressions use RE2 syntax; Options case_sensitivity,
+// multiline, dotall.
 //
 // Date/time (functions_datetime): extract with Options["component"] in
 // YEAR, QUARTER, MONTH, DAY, DAY_OF_WEEK, DAY_OF_YEAR, WEEK, HOUR, MINUTE,

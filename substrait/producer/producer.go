@@ -38,7 +38,7 @@
 // standard enum arguments (QUARTER, MONTH, DAY, DAY_OF_YEAR with indexing
 // ONE, DAY_OF_WEEK = SUNDAY_DAY_OF_WEEK with ZERO, WEEK = ISO_WEEK with
 // ONE, EPOCH = UNIX_TIME with an fp64 output type); date_trunc,
-// regexp_match, split_part and current_date come from functions_arbalest.yaml
+// regexp_match, split_part, current_date and pi come from functions_arbalest.yaml
 // (date_trunc's unit is an enum argument); stddev_samp/stddev_pop and
 // var_samp/var_pop are std_dev/variance with option distribution
 // SAMPLE/POPULATION. Other Call options are written as function options.

@@ -473,6 +473,8 @@ func (b *binder) aExpr(x *pg.A_Expr, c *exprCtx) (logical.Expr, error) {
 					return nil, fmt.Errorf("operator does not exist: +%s", sqlTypeName(r.Type()))
 				}
 				return r, nil
+			case "~":
+				return bitwiseNot(r)
 			}
 			return nil, notSupported("prefix operator %s", op)
 		}
@@ -599,6 +601,8 @@ func binaryOp(op string, l, r logical.Expr) (logical.Expr, error) {
 		return e, nil
 	case "^":
 		return mathCall("power", l, r)
+	case "&", "|", "#", "<<", ">>":
+		return bitwiseOp(op, l, r)
 	}
 	return nil, notSupported("operator %s", op)
 }
@@ -767,7 +771,13 @@ func dateArith(fn string, l, r logical.Expr) (logical.Expr, error) {
 			}
 			return &logical.Literal{Value: arrow.MonthDayNanoInterval{Months: a.Months + b.Months, Days: a.Days + b.Days, Nanoseconds: a.Nanoseconds + b.Nanoseconds}, T: logical.Interval}, nil
 		}
-		return nil, notSupported("interval %s interval over non-constant intervals", fn)
+		if fn == "subtract" {
+			var err error
+			if r, err = negate(r); err != nil {
+				return nil, err
+			}
+		}
+		return &logical.Call{Func: "add_intervals", Args: []logical.Expr{l, r}, T: logical.Interval, NullableOut: nullable}, nil
 	}
 	return nil, fmt.Errorf("operator does not exist: %s %s %s", sqlTypeName(lt), fn, sqlTypeName(rt))
 }

@@ -502,8 +502,12 @@ func (b *binder) scalarCall(name string, args []logical.Expr) (logical.Expr, err
 		}
 		return call("round", t, args[0], digits), nil
 	case "sqrt", "exp", "ln", "log10", "log":
+		if name == "log" && len(args) == 2 {
+			// log(b, x): the logarithm of x to base b.
+			return mathCall("logb", args...)
+		}
 		if err := nargs(1, 1); err != nil {
-			return nil, fmt.Errorf("%w (log with a base is not supported)", err)
+			return nil, err
 		}
 		if name == "log" {
 			name = "log10"
@@ -745,6 +749,9 @@ func (b *binder) scalarCall(name string, args []logical.Expr) (logical.Expr, err
 			return nil, err
 		}
 		return b.currentTimestamp(6), nil
+	}
+	if e, ok, err := moreScalarCall(name, args); ok {
+		return e, err
 	}
 	cands := append(append([]string(nil), scalarNames...), keys(aggregateNames)...)
 	return nil, fmt.Errorf("function %s does not exist%s", name, suggest(name, cands))

@@ -211,3 +211,4 @@ func evalExpr(mem memory.Allocator, e logical.Expr, b arrow.RecordBatch) ([]stri
 func rows(v ...string) []string { return v }
 
 func nan() float64 { return math.NaN() }
+func inf() float64 { return math.Inf(1) }

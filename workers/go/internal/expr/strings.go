@@ -324,6 +324,8 @@ func init() {
 			})
 		})
 	strFuncs["concat"].variadic = true
+	// concat's strictness depends on its null_handling option.
+	register("concat", false, compileConcat)
 	def("lpad", []argKind{kStr, kInt, kStr}, 2, s, padKernel(true))
 	def("rpad", []argKind{kStr, kInt, kStr}, 2, s, padKernel(false))
 	def("reverse", []argKind{kStr}, 1, s,
@@ -543,8 +545,13 @@ func compileStrFunc(c *compiler, call *logical.Call, args []node) (node, error) 
 			f = &g
 		}
 	} else if len(call.Options) > 0 {
-		if err := checkOptions(call, nil); err != nil {
+		if err := checkOptions(call, strOptions[call.Func]); err != nil {
 			return nil, err
+		}
+		if cs := option(call, "case_sensitivity", "CASE_SENSITIVE"); cs != "CASE_SENSITIVE" {
+			g := *f
+			g.kernel = foldedBoolFn(call.Func, cs == "CASE_INSENSITIVE_ASCII")
+			f = &g
 		}
 	}
 	if len(args) < f.minArgs || (!f.variadic && len(args) > len(f.kinds)) {
