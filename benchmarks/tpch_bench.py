@@ -140,8 +140,12 @@ def main():
     results["DuckDB"] = peer("duckdb", a.data, a.runs, a.threads)
     results["DataFusion"] = peer("datafusion", a.data, a.runs, a.threads)
     engines = list(results)
-    lines = [f"# Benchmarks", "", f"TPC-H SF {a.sf} from Parquet (files made by tpchgen-cli), best of {a.runs} runs per query, "
-             f"{a.threads} threads for every engine, measured by `make bench` on {time.strftime('%Y-%m-%d')}.", "",
+    import duckdb
+    import datafusion
+    lines = [f"# Benchmarks", "", f"TPC-H SF {a.sf} from the same Parquet files (written by `arbalest tpch gen`: snappy, "
+             f"row groups of about 1M rows), best of {a.runs} runs per query, {a.threads} threads for every engine, "
+             f"each engine in its own process, measured by `make bench` on {time.strftime('%Y-%m-%d')}. "
+             f"Peers: DuckDB {duckdb.__version__}, DataFusion {datafusion.__version__} (Python packages).", "",
              f"Machine: {machine()}.", "",
              "| query | " + " | ".join(f"{e} (ms)" for e in engines) + " | Arbalest / DuckDB | Arbalest / DataFusion |",
              "|---|" + "---|" * (len(engines) + 2)]
@@ -163,6 +167,9 @@ def main():
     lines.append("| geomean (ms) | " + " | ".join(f"{geos[e]*1000:.0f}" for e in engines)
                  + f" | {geos['Arbalest']/geos['DuckDB']:.2f} | {geos['Arbalest']/geos['DataFusion']:.2f} |")
     lines.append("| peak RSS (MiB) | " + " | ".join(f"{results[e][1]:.0f}" for e in engines) + " | | |")
+    lines.append("")
+    lines.append("Absolute times on this shared 2-vCPU virtual machine move by up to a third between runs; "
+                 "the ratios compare engines measured in the same run. `BENCH_SF=10 make bench` runs SF 10.")
     lines.append("")
     chart = os.path.join(os.path.dirname(a.out), f"tpch-sf{a.sf}.png")
     try:
