@@ -171,6 +171,7 @@ def main():
     lines.append("Absolute times on this shared 2-vCPU virtual machine move by up to a third between runs; "
                  "the ratios compare engines measured in the same run. `BENCH_SF=10 make bench` runs SF 10.")
     lines.append("")
+    os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     chart = os.path.join(os.path.dirname(a.out), f"tpch-sf{a.sf}.png")
     try:
         import matplotlib
