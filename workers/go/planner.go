@@ -22,10 +22,6 @@ import (
 type PlannerConfig struct {
 	// Partitions is the target parallelism.
 	Partitions int
-	// CollectBuildRows is the largest estimated build side (rows) joined by
-	// collecting it once and sharing it across probe partitions; larger
-	// equi-joins repartition both sides.
-	CollectBuildRows float64
 }
 
 // planner converts a logical plan into a physical one.
@@ -38,9 +34,6 @@ type planner struct {
 func Plan(p logical.Plan, cfg PlannerConfig) (exec.Node, error) {
 	if cfg.Partitions < 1 {
 		cfg.Partitions = 1
-	}
-	if cfg.CollectBuildRows == 0 {
-		cfg.CollectBuildRows = 4_000_000
 	}
 	pl := &planner{cfg: cfg, alloc: memory.DefaultAllocator}
 	return pl.plan(p)

@@ -6,9 +6,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/compute"
 
 	"github.com/arbalest/arbalest/workers/go/internal/exec"
+	"github.com/arbalest/arbalest/workers/go/internal/expr"
 )
 
 // replicate repeats each input row as many times as its last column (an
@@ -44,6 +44,7 @@ type replicateStream struct {
 	in   exec.Stream
 	tc   *exec.TaskContext
 	out  arrow.RecordBatch
+	idx  []int32 // take indexes, reused between batches
 }
 
 func (s *replicateStream) Schema() *arrow.Schema { return s.node.schema }
@@ -58,39 +59,27 @@ func (s *replicateStream) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		if err != nil {
 			return nil, err
 		}
-		counts, ok := b.Column(int(b.NumCols()) - 1).(*array.Int64)
+		last := int(b.NumCols()) - 1
+		counts, ok := b.Column(last).(*array.Int64)
 		if !ok {
-			return nil, fmt.Errorf("internal: replicate count column is %s", b.Column(int(b.NumCols())-1).DataType())
+			return nil, fmt.Errorf("internal: replicate count column is %s", b.Column(last).DataType())
 		}
-		ib := array.NewInt64Builder(s.tc.Alloc)
+		s.idx = s.idx[:0]
 		for i := 0; i < counts.Len(); i++ {
 			for c := int64(0); c < counts.Value(i); c++ {
-				ib.Append(int64(i))
+				s.idx = append(s.idx, int32(i))
 			}
 		}
-		idx := ib.NewInt64Array()
-		ib.Release()
-		if idx.Len() == 0 {
-			idx.Release()
+		if len(s.idx) == 0 {
 			continue
 		}
-		cols := make([]arrow.Array, 0, b.NumCols()-1)
-		for c := 0; c < int(b.NumCols())-1; c++ {
-			t, err := compute.TakeArray(ctx, b.Column(c), idx)
-			if err != nil {
-				idx.Release()
-				for _, x := range cols {
-					x.Release()
-				}
-				return nil, err
-			}
-			cols = append(cols, t)
+		// Take every column but the count, then drop the count.
+		taken, err := expr.TakeBatch(s.tc.Alloc, b, s.idx)
+		if err != nil {
+			return nil, err
 		}
-		s.out = array.NewRecordBatch(s.node.schema, cols, int64(idx.Len()))
-		idx.Release()
-		for _, x := range cols {
-			x.Release()
-		}
+		s.out = array.NewRecordBatch(s.node.schema, taken.Columns()[:last], taken.NumRows())
+		taken.Release()
 		return s.out, nil
 	}
 }
