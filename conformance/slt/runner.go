@@ -20,7 +20,6 @@ package slt
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -171,30 +170,23 @@ func Run(ctx context.Context, s *engine.Session, r *Record) (err error) {
 	}()
 	var rows [][]string
 	err = s.Run(ctx, r.SQL, func(res *engine.Result) error {
+		cells, err := engine.CollectText(ctx, res.Stream)
 		rows = rows[:0]
-		for {
-			b, err := res.Stream.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			for i := 0; i < int(b.NumRows()); i++ {
-				row := make([]string, b.NumCols())
-				for c := range row {
-					v, ok := engine.FormatValue(b.Column(c), i)
-					switch {
-					case !ok:
-						v = "NULL"
-					case v == "":
-						v = "(empty)"
-					}
-					row[c] = v
+		for _, cr := range cells {
+			row := make([]string, len(cr))
+			for c, v := range cr {
+				switch {
+				case v.Null:
+					row[c] = "NULL"
+				case v.Text == "":
+					row[c] = "(empty)"
+				default:
+					row[c] = v.Text
 				}
-				rows = append(rows, row)
 			}
+			rows = append(rows, row)
 		}
+		return err
 	})
 	if r.ExpectErr {
 		if err == nil {

@@ -7,9 +7,7 @@ package tpch
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,10 +59,7 @@ type Result struct {
 }
 
 // Value is one cell as text; Null marks SQL NULL.
-type Value struct {
-	Text string
-	Null bool
-}
+type Value = engine.Cell
 
 // Run executes query n and collects its (small) result as text.
 func Run(ctx context.Context, s *engine.Session, n int) *Result {
@@ -79,28 +74,13 @@ func Run(ctx context.Context, s *engine.Session, n int) *Result {
 		if !r.Query {
 			return drain(ctx, r.Stream)
 		}
-		res.Rows = res.Rows[:0]
 		res.Columns = res.Columns[:0]
 		for _, f := range r.Stream.Schema().Fields() {
 			res.Columns = append(res.Columns, f.Name)
 		}
-		for {
-			b, err := r.Stream.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			for i := 0; i < int(b.NumRows()); i++ {
-				row := make([]Value, b.NumCols())
-				for c := range row {
-					t, ok := engine.FormatValue(b.Column(c), i)
-					row[c] = Value{Text: t, Null: !ok}
-				}
-				res.Rows = append(res.Rows, row)
-			}
-		}
+		rows, err := engine.CollectText(ctx, r.Stream)
+		res.Rows = rows
+		return err
 	})
 	res.Elapsed = time.Since(start)
 	res.Err = err
@@ -108,15 +88,8 @@ func Run(ctx context.Context, s *engine.Session, n int) *Result {
 }
 
 func drain(ctx context.Context, s engine.Stream) error {
-	for {
-		_, err := s.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
+	_, err := engine.CollectText(ctx, s)
+	return err
 }
 
 // Compare checks got against want under the TPC-H rule (TPC-H 2.1.3.5):

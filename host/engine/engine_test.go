@@ -27,30 +27,21 @@ func rows(t *testing.T, s *engine.Session, script string) [][]string {
 }
 
 func tryRows(s *engine.Session, script string) ([][]string, error) {
-	ctx := context.Background()
 	var out [][]string
-	err := s.Run(ctx, script, func(r *engine.Result) error {
+	err := s.Run(context.Background(), script, func(r *engine.Result) error {
+		cells, err := engine.CollectText(context.Background(), r.Stream)
 		out = nil
-		for {
-			b, err := r.Stream.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			for i := 0; i < int(b.NumRows()); i++ {
-				row := make([]string, b.NumCols())
-				for c := range row {
-					v, ok := engine.FormatValue(b.Column(c), i)
-					if !ok {
-						v = "NULL"
-					}
-					row[c] = v
+		for _, cr := range cells {
+			row := make([]string, len(cr))
+			for c, v := range cr {
+				row[c] = v.Text
+				if v.Null {
+					row[c] = "NULL"
 				}
-				out = append(out, row)
 			}
+			out = append(out, row)
 		}
+		return err
 	})
 	return out, err
 }

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"context"
+	"errors"
+	"io"
 	"strconv"
 	"time"
 
@@ -63,4 +66,33 @@ func FormatValue(a arrow.Array, i int) (s string, ok bool) {
 		return t.Format("2006-01-02 15:04:05.999999999"), true
 	}
 	return a.ValueStr(i), true
+}
+
+// Cell is one value as text; Null marks SQL NULL.
+type Cell struct {
+	Text string
+	Null bool
+}
+
+// CollectText reads s to the end and returns its rows as text, formatted
+// by FormatValue. It is for small results (tests, verification).
+func CollectText(ctx context.Context, s Stream) ([][]Cell, error) {
+	var rows [][]Cell
+	for {
+		b, err := s.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return rows, nil
+		}
+		if err != nil {
+			return rows, err
+		}
+		for i := 0; i < int(b.NumRows()); i++ {
+			row := make([]Cell, b.NumCols())
+			for c := range row {
+				t, ok := FormatValue(b.Column(c), i)
+				row[c] = Cell{Text: t, Null: !ok}
+			}
+			rows = append(rows, row)
+		}
+	}
 }
