@@ -175,28 +175,28 @@ func (s *Session) runOne(ctx context.Context, p *sql.Parsed) (*Result, error) {
 	case *sql.CreateExternalTable:
 		if x.IfNotExists {
 			if _, ok := s.Catalog.LookupTable(x.Name); ok {
-				return s.message(res, "")
+				return s.message(res)
 			}
 		}
 		if err := s.Catalog.RegisterLocation(ctx, x.Name, x.Format, x.Location, x.Options, x.Columns, x.OrReplace); err != nil {
 			return nil, err
 		}
-		return s.message(res, "")
+		return s.message(res)
 	case *sql.DropTable:
 		if err := s.Catalog.Drop(x.Name, x.IfExists); err != nil {
 			return nil, err
 		}
-		return s.message(res, "")
+		return s.message(res)
 	case *sql.CreateView:
 		if err := s.Catalog.CreateView(x.Name, x.SQL, x.OrReplace); err != nil {
 			return nil, err
 		}
-		return s.message(res, "")
+		return s.message(res)
 	case *sql.DropView:
 		if err := s.Catalog.DropView(x.Name, x.IfExists); err != nil {
 			return nil, err
 		}
-		return s.message(res, "")
+		return s.message(res)
 	case *sql.ShowTables:
 		names := s.Catalog.TableNames()
 		return s.table(res, []string{"table_name"}, func(add func(...string)) {
@@ -230,7 +230,7 @@ func (s *Session) runOne(ctx context.Context, p *sql.Parsed) (*Result, error) {
 		if err := s.set(x.Name, x.Value); err != nil {
 			return nil, err
 		}
-		return s.message(res, "")
+		return s.message(res)
 	default:
 		return nil, fmt.Errorf("not supported: statement %T", st)
 	}
@@ -315,7 +315,7 @@ func (s *Session) explain(ctx context.Context, res *Result, x *sql.Explain) (*Re
 }
 
 // message returns an empty result for a statement that only has an effect.
-func (s *Session) message(res *Result, _ string) (*Result, error) {
+func (s *Session) message(res *Result) (*Result, error) {
 	res.Stream = NewBatchStream(arrow.NewSchema(nil, nil), nil)
 	return res, nil
 }
