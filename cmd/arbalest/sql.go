@@ -25,8 +25,10 @@ func cmdSQL(ctx context.Context, args []string) error {
 	file := fs.String("f", "", "run the statements in this file and exit")
 	format := fs.String("format", "table", "output format: table, csv, json, parquet or arrow")
 	timing := fs.Bool("timing", false, "print the time each statement took (always on in the shell)")
-	if err := fs.Parse(args); err != nil {
+	if pos, err := parseFlags(fs, args); err != nil {
 		return exitError(2)
+	} else if len(pos) > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), pos[0])
 	}
 	if err := checkFormat(*format); err != nil {
 		return err

@@ -17,10 +17,11 @@ func cmdSubstrait(ctx context.Context, args []string) error {
 	var sf sessionFlags
 	sf.add(fs)
 	format := fs.String("format", "table", "output format of run: table, csv, json, parquet or arrow")
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := parseFlags(fs, args[1:])
+	if err != nil {
 		return exitError(2)
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		return fmt.Errorf("substrait %s: expected one argument", args[0])
 	}
 	s, err := sf.session(ctx)
@@ -29,7 +30,7 @@ func cmdSubstrait(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "from-sql":
-		p, err := s.PlanSQL(fs.Arg(0))
+		p, err := s.PlanSQL(pos[0])
 		if err != nil {
 			return err
 		}
@@ -43,7 +44,7 @@ func cmdSubstrait(ctx context.Context, args []string) error {
 		if err := checkFormat(*format); err != nil {
 			return err
 		}
-		b, err := os.ReadFile(fs.Arg(0))
+		b, err := os.ReadFile(pos[0])
 		if err != nil {
 			return err
 		}

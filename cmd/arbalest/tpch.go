@@ -34,8 +34,10 @@ func cmdTPCHGen(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "output folder: one <table>.parquet per table")
 	tables := fs.String("tables", "", "comma-separated tables to write (default: all eight)")
 	compression := fs.String("compression", "snappy", "Parquet compression: snappy, zstd, gzip, lz4 or none")
-	if err := fs.Parse(args); err != nil {
+	if pos, err := parseFlags(fs, args); err != nil {
 		return exitError(2)
+	} else if len(pos) > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), pos[0])
 	}
 	if *out == "" {
 		return fmt.Errorf("tpch gen: --out is required")
@@ -108,8 +110,10 @@ func cmdTPCHRun(ctx context.Context, args []string) error {
 	verify := fs.Bool("verify", false, "compare the answers with DuckDB run on the same files")
 	answers := fs.String("answers", "", "folder with official answers (qNN.out) to compare with, for SF 1 data")
 	iterations := fs.Int("iterations", 1, "run each query this many times and report the fastest")
-	if err := fs.Parse(args); err != nil {
+	if pos, err := parseFlags(fs, args); err != nil {
 		return exitError(2)
+	} else if len(pos) > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), pos[0])
 	}
 	if *data == "" {
 		return fmt.Errorf("tpch run: --data is required")

@@ -2,13 +2,12 @@ package engine_test
 
 import (
 	"context"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	pb "github.com/substrait-io/substrait-protobuf/go/substraitpb"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/arbalest/arbalest/cmd/arbalest/standalone"
@@ -30,20 +29,45 @@ func tryRows(s *engine.Session, script string) ([][]string, error) {
 	var out [][]string
 	err := s.Run(context.Background(), script, func(r *engine.Result) error {
 		cells, err := engine.CollectText(context.Background(), r.Stream)
-		out = nil
-		for _, cr := range cells {
-			row := make([]string, len(cr))
-			for c, v := range cr {
-				row[c] = v.Text
-				if v.Null {
-					row[c] = "NULL"
-				}
-			}
-			out = append(out, row)
-		}
+		out = textRows(cells)
 		return err
 	})
 	return out, err
+}
+
+// textRows renders cells as text, NULL for nulls.
+func textRows(cells [][]engine.Cell) [][]string {
+	var out [][]string
+	for _, cr := range cells {
+		row := make([]string, len(cr))
+		for c, v := range cr {
+			row[c] = v.Text
+			if v.Null {
+				row[c] = "NULL"
+			}
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// runSubstrait runs a Substrait plan and returns its rows as text.
+func runSubstrait(t *testing.T, s *engine.Session, p *pb.Plan) [][]string {
+	t.Helper()
+	b, err := proto.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := s.RunSubstrait(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	cells, err := engine.CollectText(context.Background(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return textRows(cells)
 }
 
 func newSession(t *testing.T) (*engine.Session, string) {
@@ -139,32 +163,13 @@ func TestSubstraitRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb, err := producer.ToProto(p)
+	plan, err := producer.ToProto(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := proto.Marshal(pb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream, err := s.RunSubstrait(context.Background(), b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stream.Close()
 	var names []string
-	for {
-		batch, err := stream.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i < int(batch.NumRows()); i++ {
-			v, _ := engine.FormatValue(batch.Column(0), i)
-			names = append(names, v)
-		}
+	for _, r := range runSubstrait(t, s, plan) {
+		names = append(names, r[0])
 	}
 	if strings.Join(names, ",") != "FIG,APPLE" {
 		t.Fatalf("Substrait plan result = %v", names)

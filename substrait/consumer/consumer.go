@@ -37,6 +37,7 @@ import (
 	"runtime/debug"
 
 	"github.com/arbalest/arbalest/substrait/logical"
+	"github.com/arbalest/arbalest/substrait/sql"
 	pb "github.com/substrait-io/substrait-protobuf/go/substraitpb"
 	pbext "github.com/substrait-io/substrait-protobuf/go/substraitpb/extensions"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -116,6 +117,11 @@ func FromProto(p *pb.Plan, r TableResolver) (out logical.Plan, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("substrait consumer: %w", err)
 	}
+	if c.subqueries {
+		if plan, err = sql.Decorrelate(plan); err != nil {
+			return nil, fmt.Errorf("substrait consumer: %w", err)
+		}
+	}
 	names := root.GetNames()
 	if len(names) == 0 {
 		return plan, nil
@@ -143,6 +149,12 @@ type consumer struct {
 	funcs map[uint32]string // function anchor → declared (possibly compound) name
 	next  int               // pre-order number of the next relation
 	depth int
+	// outer holds, innermost last, the input schemas of the relations
+	// whose subquery expressions are being translated (outer references
+	// resolve against them).
+	outer []*logical.Schema
+	// subqueries is set once a subquery expression was translated.
+	subqueries bool
 }
 
 // maxDepth bounds relation and expression nesting so hostile plans cannot

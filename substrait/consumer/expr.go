@@ -92,7 +92,7 @@ func (c *consumer) expr(e *pb.Expression, in *logical.Schema, wins *[]*logical.W
 	case *pb.Expression_Literal_:
 		return literal(x.Literal)
 	case *pb.Expression_Selection:
-		return fieldReference(x.Selection, in)
+		return c.fieldReference(x.Selection, in)
 	case *pb.Expression_ScalarFunction_:
 		return c.scalar(x.ScalarFunction, in, wins)
 	case *pb.Expression_Cast_:
@@ -186,7 +186,7 @@ func (c *consumer) expr(e *pb.Expression, in *logical.Schema, wins *[]*logical.W
 		*wins = append(*wins, wc)
 		return &logical.ColumnRef{Index: in.Len() + len(*wins) - 1, T: wc.T, CanBeNull: wc.Nullable()}, nil
 	case *pb.Expression_Subquery_:
-		return nil, fmt.Errorf("subquery expressions are not supported (decorrelate them into joins)")
+		return c.subquery(x.Subquery, in, wins)
 	case *pb.Expression_Nested_:
 		return nil, fmt.Errorf("nested (struct/list/map constructor) expressions are not supported")
 	case *pb.Expression_MultiOrList_:
@@ -199,11 +199,16 @@ func (c *consumer) expr(e *pb.Expression, in *logical.Schema, wins *[]*logical.W
 	return nil, fmt.Errorf("unsupported expression kind %T", e.GetRexType())
 }
 
-func fieldReference(f *pb.Expression_FieldReference, in *logical.Schema) (logical.Expr, error) {
-	switch f.GetRootType().(type) {
+func (c *consumer) fieldReference(f *pb.Expression_FieldReference, in *logical.Schema) (logical.Expr, error) {
+	steps := 0
+	switch r := f.GetRootType().(type) {
 	case *pb.Expression_FieldReference_RootReference_, nil:
 	case *pb.Expression_FieldReference_OuterReference_:
-		return nil, fmt.Errorf("outer field references (correlated subqueries) are not supported")
+		steps = int(r.OuterReference.GetStepsOut())
+		if steps < 1 || steps > len(c.outer) {
+			return nil, fmt.Errorf("outer reference steps_out %d: the expression is inside %d subqueries", r.OuterReference.GetStepsOut(), len(c.outer))
+		}
+		in = c.outer[len(c.outer)-steps]
 	default:
 		return nil, fmt.Errorf("unsupported field reference root %T", f.GetRootType())
 	}
@@ -222,7 +227,107 @@ func fieldReference(f *pb.Expression_FieldReference, in *logical.Schema) (logica
 	if i < 0 || i >= in.Len() {
 		return nil, fmt.Errorf("field reference %d out of range for %d input columns", sf.GetField(), in.Len())
 	}
+	if steps > 0 {
+		f := in.Fields[i]
+		return &logical.OuterRef{Steps: steps, Index: i, Name: f.Name, T: f.Type, CanBeNull: f.Nullable}, nil
+	}
 	return logical.Col(in, i), nil
+}
+
+// subquery translates a subquery expression. Its relations see in, the
+// input of the relation that holds the expression, as their first outer
+// level. The consumer decorrelates the whole plan at the end.
+func (c *consumer) subquery(s *pb.Expression_Subquery, in *logical.Schema, wins *[]*logical.WindowCall) (logical.Expr, error) {
+	c.subqueries = true
+	sub := func(r *pb.Rel) (logical.Plan, error) {
+		c.outer = append(c.outer, in)
+		defer func() { c.outer = c.outer[:len(c.outer)-1] }()
+		return c.rel(r)
+	}
+	oneColumn := func(p logical.Plan, what string) error {
+		if n := p.Schema().Len(); n != 1 {
+			return fmt.Errorf("%s subquery returns %d columns, want 1", what, n)
+		}
+		return nil
+	}
+	switch x := s.GetSubqueryType().(type) {
+	case *pb.Expression_Subquery_Scalar_:
+		p, err := sub(x.Scalar.GetInput())
+		if err != nil {
+			return nil, err
+		}
+		if err := oneColumn(p, "scalar"); err != nil {
+			return nil, err
+		}
+		return &logical.Subquery{Kind: logical.SubqueryScalar, Plan: p}, nil
+	case *pb.Expression_Subquery_InPredicate_:
+		needles := x.InPredicate.GetNeedles()
+		if len(needles) != 1 {
+			return nil, fmt.Errorf("not supported: IN subquery with %d needles (row values)", len(needles))
+		}
+		test, err := c.expr(needles[0], in, wins)
+		if err != nil {
+			return nil, fmt.Errorf("IN subquery needle: %w", err)
+		}
+		p, err := sub(x.InPredicate.GetHaystack())
+		if err != nil {
+			return nil, err
+		}
+		if err := oneColumn(p, "IN"); err != nil {
+			return nil, err
+		}
+		return &logical.Subquery{Kind: logical.SubqueryAny, Op: "equal", Test: test, Plan: p}, nil
+	case *pb.Expression_Subquery_SetPredicate_:
+		switch op := x.SetPredicate.GetPredicateOp(); op {
+		case pb.Expression_Subquery_SetPredicate_PREDICATE_OP_EXISTS:
+		case pb.Expression_Subquery_SetPredicate_PREDICATE_OP_UNIQUE:
+			return nil, fmt.Errorf("not supported: UNIQUE subqueries")
+		default:
+			return nil, fmt.Errorf("set predicate subquery with operation %s", op)
+		}
+		p, err := sub(x.SetPredicate.GetTuples())
+		if err != nil {
+			return nil, err
+		}
+		return &logical.Subquery{Kind: logical.SubqueryExists, Plan: p}, nil
+	case *pb.Expression_Subquery_SetComparison_:
+		sc := x.SetComparison
+		var kind logical.SubqueryKind
+		switch sc.GetReductionOp() {
+		case pb.Expression_Subquery_SetComparison_REDUCTION_OP_ANY:
+			kind = logical.SubqueryAny
+		case pb.Expression_Subquery_SetComparison_REDUCTION_OP_ALL:
+			kind = logical.SubqueryAll
+		default:
+			return nil, fmt.Errorf("set comparison subquery with reduction %s", sc.GetReductionOp())
+		}
+		op, ok := map[pb.Expression_Subquery_SetComparison_ComparisonOp]string{
+			pb.Expression_Subquery_SetComparison_COMPARISON_OP_EQ: "equal",
+			pb.Expression_Subquery_SetComparison_COMPARISON_OP_NE: "not_equal",
+			pb.Expression_Subquery_SetComparison_COMPARISON_OP_LT: "lt",
+			pb.Expression_Subquery_SetComparison_COMPARISON_OP_LE: "lte",
+			pb.Expression_Subquery_SetComparison_COMPARISON_OP_GT: "gt",
+			pb.Expression_Subquery_SetComparison_COMPARISON_OP_GE: "gte",
+		}[sc.GetComparisonOp()]
+		if !ok {
+			return nil, fmt.Errorf("set comparison subquery with comparison %s", sc.GetComparisonOp())
+		}
+		test, err := c.expr(sc.GetLeft(), in, wins)
+		if err != nil {
+			return nil, fmt.Errorf("set comparison left operand: %w", err)
+		}
+		p, err := sub(sc.GetRight())
+		if err != nil {
+			return nil, err
+		}
+		if err := oneColumn(p, "set comparison"); err != nil {
+			return nil, err
+		}
+		return &logical.Subquery{Kind: kind, Op: op, Test: test, Plan: p}, nil
+	case nil:
+		return nil, fmt.Errorf("subquery expression without a subquery")
+	}
+	return nil, fmt.Errorf("unsupported subquery kind %T", s.GetSubqueryType())
 }
 
 // callArgs splits function arguments into enum values and value

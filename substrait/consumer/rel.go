@@ -2,12 +2,15 @@ package consumer
 
 import (
 	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
 	"path"
 	"strings"
 
 	"github.com/arbalest/arbalest/substrait/extensions"
 	"github.com/arbalest/arbalest/substrait/logical"
 	pb "github.com/substrait-io/substrait-protobuf/go/substraitpb"
+	pbext "github.com/substrait-io/substrait-protobuf/go/substraitpb/extensions"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -112,6 +115,19 @@ func (c *consumer) rel(r *pb.Rel) (logical.Plan, error) {
 	case *pb.Rel_Join:
 		common = rt.Join.GetCommon()
 		out, err = x.join(rt.Join)
+	case *pb.Rel_HashJoin:
+		h := rt.HashJoin
+		common = h.GetCommon()
+		out, err = x.keyedJoin(h.GetLeft(), h.GetRight(), h.GetType().String(), h.GetKeys(), h.GetLeftKeys(), h.GetRightKeys(), h.GetPostJoinFilter(), h.GetAdvancedExtension())
+	case *pb.Rel_MergeJoin:
+		m := rt.MergeJoin
+		common = m.GetCommon()
+		out, err = x.keyedJoin(m.GetLeft(), m.GetRight(), m.GetType().String(), m.GetKeys(), m.GetLeftKeys(), m.GetRightKeys(), m.GetPostJoinFilter(), m.GetAdvancedExtension())
+	case *pb.Rel_NestedLoopJoin:
+		n := rt.NestedLoopJoin
+		common = n.GetCommon()
+		out, err = x.join(&pb.JoinRel{Left: n.GetLeft(), Right: n.GetRight(), Expression: n.GetExpression(),
+			Type: pb.JoinRel_JoinType(pb.JoinRel_JoinType_value[n.GetType().String()]), AdvancedExtension: n.GetAdvancedExtension()})
 	case *pb.Rel_Cross:
 		common = rt.Cross.GetCommon()
 		var l, rr logical.Plan
@@ -256,10 +272,24 @@ func (x *relCtx) read(r *pb.ReadRel) (logical.Plan, error) {
 			}
 		}
 	case *pb.ReadRel_LocalFiles_:
-		var err error
-		if src, err = localFiles(rt.LocalFiles, base, alias); err != nil {
+		srcs, err := localFiles(rt.LocalFiles, base, alias)
+		if err != nil {
 			return nil, err
 		}
+		if len(srcs) == 1 {
+			src = srcs[0]
+			break
+		}
+		// Several files, folders or globs: one scan of each, unioned.
+		op := &logical.SetOp{Kind: logical.Union, All: true}
+		for _, sr := range srcs {
+			p, err := x.scanOf(r, sr, base, alias)
+			if err != nil {
+				return nil, err
+			}
+			op.Inputs = append(op.Inputs, p)
+		}
+		return op, nil
 	case *pb.ReadRel_ExtensionTable_:
 		return nil, fmt.Errorf("extension_table reads are not supported")
 	case *pb.ReadRel_IcebergTable_:
@@ -267,7 +297,11 @@ func (x *relCtx) read(r *pb.ReadRel) (logical.Plan, error) {
 	default:
 		return nil, fmt.Errorf("read without read_type")
 	}
+	return x.scanOf(r, src, base, alias)
+}
 
+// scanOf reads src with the read relation's projection and filters.
+func (x *relCtx) scanOf(r *pb.ReadRel, src *logical.TableSource, base *logical.Schema, alias string) (logical.Plan, error) {
 	var proj []int
 	if m := r.GetProjection(); m != nil {
 		if m.GetSelect() == nil {
@@ -352,12 +386,26 @@ func (x *relCtx) read(r *pb.ReadRel) (logical.Plan, error) {
 	return logical.NewProject(filtered, exprs, outNames, quals), nil
 }
 
-func localFiles(lf *pb.ReadRel_LocalFiles, base *logical.Schema, alias string) (*logical.TableSource, error) {
+func localFiles(lf *pb.ReadRel_LocalFiles, base *logical.Schema, alias string) ([]*logical.TableSource, error) {
 	items := lf.GetItems()
-	if len(items) != 1 {
-		return nil, fmt.Errorf("local_files with %d items: exactly one file, folder or glob is supported", len(items))
+	if len(items) == 0 {
+		return nil, fmt.Errorf("local_files without items")
 	}
-	it := items[0]
+	out := make([]*logical.TableSource, len(items))
+	for i, it := range items {
+		src, err := localFile(it, base, alias)
+		if err != nil {
+			if len(items) > 1 {
+				err = fmt.Errorf("local_files item %d: %w", i, err)
+			}
+			return nil, err
+		}
+		out[i] = src
+	}
+	return out, nil
+}
+
+func localFile(it *pb.ReadRel_LocalFiles_FileOrFiles, base *logical.Schema, alias string) (*logical.TableSource, error) {
 	src := &logical.TableSource{Schema: base.Arrow(), RowCount: -1, Options: map[string]string{}}
 	switch p := it.GetPathType().(type) {
 	case *pb.ReadRel_LocalFiles_FileOrFiles_UriPath:
@@ -374,6 +422,9 @@ func localFiles(lf *pb.ReadRel_LocalFiles, base *logical.Schema, alias string) (
 	src.Location = strings.TrimPrefix(src.Location, "file://")
 	if src.Location == "" {
 		return nil, fmt.Errorf("local_files item with an empty path")
+	}
+	if it.GetStart() != 0 || it.GetLength() != 0 {
+		return nil, fmt.Errorf("local_files item %s: not supported: byte ranges (start %d, length %d); the engine splits files itself", src.Location, it.GetStart(), it.GetLength())
 	}
 	switch ff := it.GetFileFormat().(type) {
 	case *pb.ReadRel_LocalFiles_FileOrFiles_Parquet:
@@ -573,18 +624,110 @@ func (x *relCtx) sortKeys(fs []*pb.SortField, in *logical.Schema) ([]logical.Sor
 	return keys, nil
 }
 
+// keyedJoin translates a hash or merge join (physical relations other
+// producers may send) into a join whose condition compares the keys; the
+// post-join filter is part of the match, as the physical join evaluates it
+// on key-matched pairs. The join types share JoinRel's names.
+func (x *relCtx) keyedJoin(left, right *pb.Rel, typ string, keys []*pb.ComparisonJoinKey, leftKeys, rightKeys []*pb.Expression_FieldReference,
+	post *pb.Expression, ext *pbext.AdvancedExtension) (logical.Plan, error) {
+	jt, ok := pb.JoinRel_JoinType_value[typ]
+	if !ok {
+		return nil, fmt.Errorf("unsupported join type %s", typ)
+	}
+	if len(leftKeys) != len(rightKeys) {
+		return nil, fmt.Errorf("%d left keys for %d right keys", len(leftKeys), len(rightKeys))
+	}
+	for i := range leftKeys {
+		keys = append(keys, &pb.ComparisonJoinKey{Left: leftKeys[i], Right: rightKeys[i]})
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("join without keys")
+	}
+	return x.joinWith(left, right, pb.JoinRel_JoinType(jt), ext, func(l, r, both *logical.Schema) (logical.Expr, error) {
+		var parts []logical.Expr
+		for i, k := range keys {
+			fn := "equal"
+			switch ct := k.GetComparison().GetInnerType().(type) {
+			case nil:
+			case *pb.ComparisonJoinKey_ComparisonType_Simple:
+				switch ct.Simple {
+				case pb.ComparisonJoinKey_SIMPLE_COMPARISON_TYPE_EQ, pb.ComparisonJoinKey_SIMPLE_COMPARISON_TYPE_MIGHT_EQUAL:
+				case pb.ComparisonJoinKey_SIMPLE_COMPARISON_TYPE_IS_NOT_DISTINCT_FROM:
+					fn = "is_not_distinct_from"
+				default:
+					return nil, fmt.Errorf("join key %d: comparison %s", i, ct.Simple)
+				}
+			default:
+				return nil, fmt.Errorf("join key %d: not supported: custom comparison functions", i)
+			}
+			le, err := x.c.fieldReference(k.GetLeft(), l)
+			if err != nil {
+				return nil, fmt.Errorf("join key %d left: %w", i, err)
+			}
+			re, err := x.c.fieldReference(k.GetRight(), r)
+			if err != nil {
+				return nil, fmt.Errorf("join key %d right: %w", i, err)
+			}
+			re = logical.ShiftColumns(re, l.Len())
+			if !arrow.TypeEqual(le.Type(), re.Type()) {
+				return nil, fmt.Errorf("join key %d compares %s with %s", i, le.Type(), re.Type())
+			}
+			parts = append(parts, &logical.Call{Func: fn, Args: []logical.Expr{le, re}, T: logical.Bool, NullableOut: fn == "equal" && (le.Nullable() || re.Nullable())})
+		}
+		if post != nil {
+			pf, err := x.c.expr(post, both, nil)
+			if err != nil {
+				return nil, fmt.Errorf("post_join_filter: %w", err)
+			}
+			parts = append(parts, pf)
+		}
+		return logical.And(parts...), nil
+	})
+}
+
 func (x *relCtx) join(j *pb.JoinRel) (logical.Plan, error) {
-	l, err := x.input(j.GetLeft())
+	jn, err := x.joinWith(j.GetLeft(), j.GetRight(), j.GetType(), j.GetAdvancedExtension(), func(_, _, both *logical.Schema) (logical.Expr, error) {
+		if j.GetExpression() == nil {
+			return nil, nil
+		}
+		on, err := x.c.expr(j.GetExpression(), both, nil)
+		if err != nil {
+			return nil, fmt.Errorf("join condition: %w", err)
+		}
+		return on, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	r, err := x.input(j.GetRight())
+	if pf := j.GetPostJoinFilter(); pf != nil {
+		if jt := j.GetType(); jt == pb.JoinRel_JOIN_TYPE_RIGHT_SEMI || jt == pb.JoinRel_JOIN_TYPE_RIGHT_ANTI ||
+			jt == pb.JoinRel_JOIN_TYPE_RIGHT_SINGLE || jt == pb.JoinRel_JOIN_TYPE_RIGHT_MARK {
+			return nil, fmt.Errorf("post_join_filter on a right-side join is not supported")
+		}
+		cond, err := x.c.expr(pf, jn.Schema(), nil)
+		if err != nil {
+			return nil, fmt.Errorf("post_join_filter: %w", err)
+		}
+		return &logical.Filter{Input: jn, Cond: cond}, nil
+	}
+	return jn, nil
+}
+
+// joinWith builds a join of the given type; cond makes its condition over
+// the left, the right and both inputs' schemas (nil: no condition).
+func (x *relCtx) joinWith(left, right *pb.Rel, typ pb.JoinRel_JoinType, ext *pbext.AdvancedExtension,
+	cond func(l, r, both *logical.Schema) (logical.Expr, error)) (*logical.Join, error) {
+	l, err := x.input(left)
+	if err != nil {
+		return nil, err
+	}
+	r, err := x.input(right)
 	if err != nil {
 		return nil, err
 	}
 	var t logical.JoinType
 	swap := false
-	switch j.GetType() {
+	switch typ {
 	case pb.JoinRel_JOIN_TYPE_INNER:
 		t = logical.JoinInner
 	case pb.JoinRel_JOIN_TYPE_LEFT:
@@ -610,20 +753,17 @@ func (x *relCtx) join(j *pb.JoinRel) (logical.Plan, error) {
 	case pb.JoinRel_JOIN_TYPE_RIGHT_MARK:
 		t, swap = logical.JoinMark, true
 	default:
-		return nil, fmt.Errorf("unsupported join type %s", j.GetType())
+		return nil, fmt.Errorf("unsupported join type %s", typ)
 	}
-	both := logical.Concat(l.Schema(), r.Schema())
-	var on logical.Expr
-	if j.GetExpression() != nil {
-		if on, err = x.c.expr(j.GetExpression(), both, nil); err != nil {
-			return nil, fmt.Errorf("join condition: %w", err)
-		}
-		if on.Type().ID() != logical.Bool.ID() {
-			return nil, fmt.Errorf("join condition has type %s, want boolean", on.Type())
-		}
+	on, err := cond(l.Schema(), r.Schema(), logical.Concat(l.Schema(), r.Schema()))
+	if err != nil {
+		return nil, err
+	}
+	if on != nil && on.Type().ID() != logical.Bool.ID() {
+		return nil, fmt.Errorf("join condition has type %s, want boolean", on.Type())
 	}
 	nullAware := false
-	if _, ok := extensions.FindHint(j.GetAdvancedExtension(), extensions.HintNullAwareAnti); ok && t == logical.JoinAnti && !swap {
+	if _, ok := extensions.FindHint(ext, extensions.HintNullAwareAnti); ok && t == logical.JoinAnti && !swap {
 		nullAware = true
 		if c, ok := on.(*logical.Call); ok && c.Func == "is_not_false" && len(c.Args) == 1 {
 			on = c.Args[0]
@@ -650,16 +790,6 @@ func (x *relCtx) join(j *pb.JoinRel) (logical.Plan, error) {
 	}
 	jn := logical.NewJoin(l, r, t, on)
 	jn.NullAware = nullAware
-	if pf := j.GetPostJoinFilter(); pf != nil {
-		if swap {
-			return nil, fmt.Errorf("post_join_filter on a right-side join is not supported")
-		}
-		cond, err := x.c.expr(pf, jn.Schema(), nil)
-		if err != nil {
-			return nil, fmt.Errorf("post_join_filter: %w", err)
-		}
-		return &logical.Filter{Input: jn, Cond: cond}, nil
-	}
 	return jn, nil
 }
 

@@ -399,6 +399,10 @@ func ExprChildren(e Expr) []Expr {
 			out = append(out, x.Filter)
 		}
 		return out
+	case *Subquery:
+		if x.Test != nil {
+			return []Expr{x.Test}
+		}
 	case *WindowCall:
 		out := append([]Expr(nil), x.Args...)
 		out = append(out, x.PartitionBy...)
@@ -492,6 +496,12 @@ func TransformExpr(e Expr, fn func(Expr) (Expr, error)) (Expr, error) {
 			if c.OrderBy[i].Expr, err = TransformExpr(k.Expr, fn); err != nil {
 				return nil, err
 			}
+		}
+		e = &c
+	case *Subquery:
+		c := *x
+		if c.Test, err = TransformExpr(x.Test, fn); err != nil {
+			return nil, err
 		}
 		e = &c
 	}

@@ -123,6 +123,16 @@ func (pr *producer) expr(e logical.Expr, in *logical.Schema) (*pb.Expression, er
 		return &pb.Expression{RexType: &pb.Expression_WindowFunction_{WindowFunction: wf}}, nil
 	case *logical.AggregateCall:
 		return nil, fmt.Errorf("aggregate %s outside an Aggregate node", x)
+	case *logical.OuterRef:
+		if x.Steps < 1 {
+			return nil, fmt.Errorf("outer reference %s with steps %d", x, x.Steps)
+		}
+		ref := fieldRef(x.Index)
+		ref.GetSelection().RootType = &pb.Expression_FieldReference_OuterReference_{
+			OuterReference: &pb.Expression_FieldReference_OuterReference{StepsOut: uint32(x.Steps)}}
+		return ref, nil
+	case *logical.Subquery:
+		return pr.subquery(x, in)
 	case nil:
 		return nil, fmt.Errorf("nil expression")
 	}
@@ -456,4 +466,48 @@ func literal(l *logical.Literal) (*pb.Expression_Literal, error) {
 		return nil, fmt.Errorf("unsupported literal %v of Go type %T (type %s)", l.Value, l.Value, l.T)
 	}
 	return out, nil
+}
+
+// subquery converts a subquery expression (plans that arrived as Substrait
+// and were not decorrelated yet; the binder never makes them).
+func (pr *producer) subquery(x *logical.Subquery, in *logical.Schema) (*pb.Expression, error) {
+	r, err := pr.rel(x.Plan)
+	if err != nil {
+		return nil, err
+	}
+	sq := &pb.Expression_Subquery{}
+	switch x.Kind {
+	case logical.SubqueryScalar:
+		sq.SubqueryType = &pb.Expression_Subquery_Scalar_{Scalar: &pb.Expression_Subquery_Scalar{Input: r}}
+	case logical.SubqueryExists:
+		sq.SubqueryType = &pb.Expression_Subquery_SetPredicate_{SetPredicate: &pb.Expression_Subquery_SetPredicate{
+			PredicateOp: pb.Expression_Subquery_SetPredicate_PREDICATE_OP_EXISTS, Tuples: r}}
+	case logical.SubqueryAny, logical.SubqueryAll:
+		test, err := pr.expr(x.Test, in)
+		if err != nil {
+			return nil, err
+		}
+		if x.Kind == logical.SubqueryAny && x.Op == "equal" {
+			sq.SubqueryType = &pb.Expression_Subquery_InPredicate_{InPredicate: &pb.Expression_Subquery_InPredicate{
+				Needles: []*pb.Expression{test}, Haystack: r}}
+			break
+		}
+		op, ok := map[string]pb.Expression_Subquery_SetComparison_ComparisonOp{
+			"equal": pb.Expression_Subquery_SetComparison_COMPARISON_OP_EQ, "not_equal": pb.Expression_Subquery_SetComparison_COMPARISON_OP_NE,
+			"lt": pb.Expression_Subquery_SetComparison_COMPARISON_OP_LT, "lte": pb.Expression_Subquery_SetComparison_COMPARISON_OP_LE,
+			"gt": pb.Expression_Subquery_SetComparison_COMPARISON_OP_GT, "gte": pb.Expression_Subquery_SetComparison_COMPARISON_OP_GE,
+		}[x.Op]
+		if !ok {
+			return nil, fmt.Errorf("subquery comparison %q", x.Op)
+		}
+		red := pb.Expression_Subquery_SetComparison_REDUCTION_OP_ANY
+		if x.Kind == logical.SubqueryAll {
+			red = pb.Expression_Subquery_SetComparison_REDUCTION_OP_ALL
+		}
+		sq.SubqueryType = &pb.Expression_Subquery_SetComparison_{SetComparison: &pb.Expression_Subquery_SetComparison{
+			ReductionOp: red, ComparisonOp: op, Left: test, Right: r}}
+	default:
+		return nil, fmt.Errorf("subquery kind %s", x.Kind)
+	}
+	return &pb.Expression{RexType: &pb.Expression_Subquery_{Subquery: sq}}, nil
 }

@@ -232,7 +232,7 @@ func (b *binder) columnRef(r *pg.ColumnRef, c *exprCtx) (logical.Expr, error) {
 			return nil, b.errAt(r.Location, notSupported("correlated reference to %q inside %s", name, c.outerClause))
 		}
 		ref := outer.ref(res.col)
-		return &outerRef{Index: ref.Index, Name: ref.Name, T: ref.T, CanBeNull: ref.CanBeNull}, nil
+		return &outerRef{Steps: 1, Index: ref.Index, Name: ref.Name, T: ref.T, CanBeNull: ref.CanBeNull}, nil
 	}
 	return c.sc.ref(res.col), nil
 }

@@ -493,7 +493,8 @@ func splitCorrelation(p logical.Expr) (inner, outer logical.Expr, fn string, ok 
 // emptyGroupValue is the value the select expression x (over an Aggregate's
 // output) takes for a group with no rows: counts are 0 and other
 // aggregates NULL. It returns nil when that value is simply NULL (no count
-// is involved), which a left join produces by itself.
+// is involved and x is NULL on NULL input), which a left join produces by
+// itself.
 func emptyGroupValue(x logical.Expr, countCols map[int]bool) logical.Expr {
 	usesCount := false
 	out, err := logical.TransformExpr(x, func(n logical.Expr) (logical.Expr, error) {
@@ -507,10 +508,30 @@ func emptyGroupValue(x logical.Expr, countCols map[int]bool) logical.Expr {
 		}
 		return logical.NullLiteral(c.T), nil
 	})
-	if err != nil || !usesCount {
+	if err != nil || (!usesCount && strictExpr(x)) {
 		return nil
 	}
 	return out
+}
+
+// strictExpr reports whether e is NULL whenever one of the columns it
+// reads is NULL (then a missing row needs no value of its own).
+func strictExpr(e logical.Expr) bool {
+	strict := true
+	logical.WalkExpr(e, func(n logical.Expr) bool {
+		switch x := n.(type) {
+		case *logical.Case:
+			strict = false
+		case *logical.Call:
+			switch x.Func {
+			case "is_null", "is_not_null", "is_distinct_from", "is_not_distinct_from", "is_true", "is_false",
+				"is_not_true", "is_not_false", "coalesce", "and", "or", "greatest", "least", "concat", "concat_ws":
+				strict = false
+			}
+		}
+		return strict
+	})
+	return strict
 }
 
 // rewriteTopDown rebuilds e top-down: fn sees each node before its

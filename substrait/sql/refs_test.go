@@ -161,7 +161,7 @@ func TestRefProblems(t *testing.T) {
 		"type":         mk(&retyped),
 		"range":        mk(&logical.ColumnRef{Index: 99, Name: "z", T: logical.Int64}),
 		"call":         mk(&logical.Call{Func: "negate", Args: []logical.Expr{oc}, T: logical.Int64}),
-		"binder exprs": mk(&outerRef{Index: 0, Name: "c_custkey", T: logical.Int64}),
+		"binder exprs": mk(&outerRef{Steps: 1, Index: 0, Name: "c_custkey", T: logical.Int64}),
 	} {
 		if len(refProblems(p)) == 0 {
 			t.Errorf("%s: problem not found", name)

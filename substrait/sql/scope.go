@@ -130,18 +130,10 @@ func scopeOf(p logical.Plan, qual string) *scope {
 }
 
 // outerRef is a reference from a subquery to a column of the enclosing
-// query (Index is a position in the outer scope's plan). It exists only
-// while binding: decorrelation turns every outerRef into a join condition.
-type outerRef struct {
-	Index     int
-	Name      string
-	T         arrow.DataType
-	CanBeNull bool
-}
-
-func (o *outerRef) Type() arrow.DataType { return o.T }
-func (o *outerRef) Nullable() bool       { return o.CanBeNull }
-func (o *outerRef) String() string       { return fmt.Sprintf("outer(%s#%d)", o.Name, o.Index) }
+// query (Index is a position in the outer scope's plan; Steps is 1). It
+// exists only while binding: decorrelation turns every outerRef into a
+// join condition.
+type outerRef = logical.OuterRef
 
 // hasOuterRef reports whether e references the enclosing query.
 func hasOuterRef(e logical.Expr) bool {

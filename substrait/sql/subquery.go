@@ -147,7 +147,7 @@ func (s *subqueryExpr) mapOuter(f func(logical.Expr) (logical.Expr, error)) (log
 			if !ok {
 				return nil, fmt.Errorf("subquery uses ungrouped column %q from outer query", o.Name)
 			}
-			return &outerRef{Index: cr.Index, Name: cr.Name, T: cr.T, CanBeNull: cr.CanBeNull}, nil
+			return &outerRef{Steps: 1, Index: cr.Index, Name: cr.Name, T: cr.T, CanBeNull: cr.CanBeNull}, nil
 		})
 	}
 	info.corr = make([]logical.Expr, len(s.info.corr))
