@@ -69,6 +69,7 @@ bench: setup build $(DATA)/sf$(BENCH_SF)/.done
 proto:
 	GOBIN=$(abspath bin) GOFLAGS= $(GO) install github.com/bufbuild/buf/cmd/buf@v1.50.0
 	GOBIN=$(abspath bin) GOFLAGS= $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	GOBIN=$(abspath bin) GOFLAGS= $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
 	PATH=$(abspath bin):$$PATH bin/buf lint
 	PATH=$(abspath bin):$$PATH bin/buf generate
 

@@ -43,7 +43,7 @@ var boolFuncs = setOf("equal", "not_equal", "lt", "lte", "gt", "gte", "is_null",
 	"is_not_distinct_from", "between", "is_true", "is_false", "is_not_true", "is_not_false", "and", "or", "not", "xor",
 	"like", "ilike", "starts_with", "ends_with", "contains", "regexp_match", "is_nan", "is_finite", "is_infinite", "and_not")
 
-var aggregateFuncs = setOf("count", "sum", "avg", "min", "max", "stddev_samp", "stddev_pop", "var_samp", "var_pop", "bool_and", "bool_or", "any_value")
+var aggregateFuncs = setOf("count", "sum", "avg", "avg_merge", "min", "max", "stddev_samp", "stddev_pop", "var_samp", "var_pop", "bool_and", "bool_or", "any_value")
 
 var windowOnlyFuncs = setOf("row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag", "lead", "first_value", "last_value", "nth_value")
 
@@ -580,7 +580,15 @@ func (c *consumer) measure(m *pb.AggregateRel_Measure, in *logical.Schema) (*log
 	if !aggregateFuncs[fn] {
 		return nil, fmt.Errorf("unsupported aggregate function %q", c.funcs[f.GetFunctionReference()])
 	}
-	if fn != "count" && len(args) != 1 {
+	switch {
+	case fn == "avg_merge":
+		if len(args) != 2 || !logical.IsInteger(args[1].Type()) {
+			return nil, fmt.Errorf("avg_merge: want a partial sum and an integer count, got %d arguments", len(args))
+		}
+		if f.GetOutputType() == nil {
+			return nil, fmt.Errorf("avg_merge without an output type")
+		}
+	case fn != "count" && len(args) != 1:
 		return nil, fmt.Errorf("%s: want 1 argument, got %d", fn, len(args))
 	}
 	if fn == "count" && len(args) > 1 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/arbalest/arbalest/substrait/extensions"
 	"github.com/arbalest/arbalest/substrait/logical"
+	"github.com/arbalest/arbalest/substrait/planpb"
 	pb "github.com/substrait-io/substrait-protobuf/go/substraitpb"
 	pbext "github.com/substrait-io/substrait-protobuf/go/substraitpb/extensions"
 	"google.golang.org/protobuf/proto"
@@ -147,6 +148,9 @@ func (c *consumer) rel(r *pb.Rel) (logical.Plan, error) {
 	case *pb.Rel_Window:
 		common = rt.Window.GetCommon()
 		out, err = x.window(rt.Window)
+	case *pb.Rel_ExtensionSingle:
+		common = rt.ExtensionSingle.GetCommon()
+		out, err = x.extensionSingle(rt.ExtensionSingle)
 	default:
 		return nil, relError(id, kind, fmt.Errorf("unsupported relation kind"))
 	}
@@ -291,7 +295,10 @@ func (x *relCtx) read(r *pb.ReadRel) (logical.Plan, error) {
 		}
 		return op, nil
 	case *pb.ReadRel_ExtensionTable_:
-		return nil, fmt.Errorf("extension_table reads are not supported")
+		if r.GetProjection() != nil || r.GetFilter() != nil || r.GetBestEffortFilter() != nil {
+			return nil, fmt.Errorf("extension_table read with a projection or filter is not supported")
+		}
+		return shuffleRead(rt.ExtensionTable, base)
 	case *pb.ReadRel_IcebergTable_:
 		return nil, fmt.Errorf("iceberg_table reads are not supported")
 	default:
@@ -427,6 +434,21 @@ func localFile(it *pb.ReadRel_LocalFiles_FileOrFiles, base *logical.Schema, alia
 		return nil, fmt.Errorf("local_files item %s: not supported: byte ranges (start %d, length %d); the engine splits files itself", src.Location, it.GetStart(), it.GetLength())
 	}
 	switch ff := it.GetFileFormat().(type) {
+	case *pb.ReadRel_LocalFiles_FileOrFiles_Extension:
+		var f planpb.FileFormat
+		if err := ff.Extension.UnmarshalTo(&f); err != nil {
+			return nil, fmt.Errorf("local_files item %s: file format extension %s: %v", src.Location, ff.Extension.GetTypeUrl(), err)
+		}
+		switch f.GetFormat() {
+		case "parquet", "csv", "json", "arrow":
+		default:
+			return nil, fmt.Errorf("local_files item %s: unknown file format %q", src.Location, f.GetFormat())
+		}
+		src.Format = f.GetFormat()
+		src.Name = f.GetTable()
+		for k, v := range f.GetOptions() {
+			src.Options[k] = v
+		}
 	case *pb.ReadRel_LocalFiles_FileOrFiles_Parquet:
 		src.Format = "parquet"
 	case *pb.ReadRel_LocalFiles_FileOrFiles_Arrow:
@@ -454,7 +476,9 @@ func localFile(it *pb.ReadRel_LocalFiles_FileOrFiles, base *logical.Schema, alia
 	default:
 		return nil, fmt.Errorf("local_files item %s: unsupported or missing file format", src.Location)
 	}
-	src.Name = alias
+	if alias != "" {
+		src.Name = alias
+	}
 	if src.Name == "" {
 		b := path.Base(src.Location)
 		src.Name = strings.TrimSuffix(b, path.Ext(b))

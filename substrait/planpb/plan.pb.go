@@ -459,6 +459,72 @@ func (x *JoinHint) GetNullAware() bool {
 	return false
 }
 
+// FileFormat is the file_format extension of a ReadRel.local_files item
+// that stage fragments use for every format, so the reader gets exactly
+// the table's format options (CSV header, delimiter, JSON, ...).
+type FileFormat struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// parquet, csv, json or arrow.
+	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
+	// The table's OPTIONS (...).
+	Options map[string]string `protobuf:"bytes,2,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The table's name, for EXPLAIN and errors.
+	Table         string `protobuf:"bytes,3,opt,name=table,proto3" json:"table,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileFormat) Reset() {
+	*x = FileFormat{}
+	mi := &file_arbalest_plan_v1_plan_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileFormat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileFormat) ProtoMessage() {}
+
+func (x *FileFormat) ProtoReflect() protoreflect.Message {
+	mi := &file_arbalest_plan_v1_plan_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileFormat.ProtoReflect.Descriptor instead.
+func (*FileFormat) Descriptor() ([]byte, []int) {
+	return file_arbalest_plan_v1_plan_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *FileFormat) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *FileFormat) GetOptions() map[string]string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *FileFormat) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
 var File_arbalest_plan_v1_plan_proto protoreflect.FileDescriptor
 
 const file_arbalest_plan_v1_plan_proto_rawDesc = "" +
@@ -493,7 +559,15 @@ const file_arbalest_plan_v1_plan_proto_rawDesc = "" +
 	"\x06Single\")\n" +
 	"\bJoinHint\x12\x1d\n" +
 	"\n" +
-	"null_aware\x18\x01 \x01(\bR\tnullAwareB/Z-github.com/arbalest/arbalest/substrait/planpbb\x06proto3"
+	"null_aware\x18\x01 \x01(\bR\tnullAware\"\xbb\x01\n" +
+	"\n" +
+	"FileFormat\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\tR\x06format\x12C\n" +
+	"\aoptions\x18\x02 \x03(\v2).arbalest.plan.v1.FileFormat.OptionsEntryR\aoptions\x12\x14\n" +
+	"\x05table\x18\x03 \x01(\tR\x05table\x1a:\n" +
+	"\fOptionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B/Z-github.com/arbalest/arbalest/substrait/planpbb\x06proto3"
 
 var (
 	file_arbalest_plan_v1_plan_proto_rawDescOnce sync.Once
@@ -507,7 +581,7 @@ func file_arbalest_plan_v1_plan_proto_rawDescGZIP() []byte {
 	return file_arbalest_plan_v1_plan_proto_rawDescData
 }
 
-var file_arbalest_plan_v1_plan_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_arbalest_plan_v1_plan_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_arbalest_plan_v1_plan_proto_goTypes = []any{
 	(*ShuffleRead)(nil),      // 0: arbalest.plan.v1.ShuffleRead
 	(*ShuffleLocation)(nil),  // 1: arbalest.plan.v1.ShuffleLocation
@@ -516,17 +590,20 @@ var file_arbalest_plan_v1_plan_proto_goTypes = []any{
 	(*Broadcast)(nil),        // 4: arbalest.plan.v1.Broadcast
 	(*Single)(nil),           // 5: arbalest.plan.v1.Single
 	(*JoinHint)(nil),         // 6: arbalest.plan.v1.JoinHint
+	(*FileFormat)(nil),       // 7: arbalest.plan.v1.FileFormat
+	nil,                      // 8: arbalest.plan.v1.FileFormat.OptionsEntry
 }
 var file_arbalest_plan_v1_plan_proto_depIdxs = []int32{
 	1, // 0: arbalest.plan.v1.ShuffleRead.locations:type_name -> arbalest.plan.v1.ShuffleLocation
 	3, // 1: arbalest.plan.v1.ShuffleWrite.hash:type_name -> arbalest.plan.v1.HashPartitioning
 	4, // 2: arbalest.plan.v1.ShuffleWrite.broadcast:type_name -> arbalest.plan.v1.Broadcast
 	5, // 3: arbalest.plan.v1.ShuffleWrite.single:type_name -> arbalest.plan.v1.Single
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	8, // 4: arbalest.plan.v1.FileFormat.options:type_name -> arbalest.plan.v1.FileFormat.OptionsEntry
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_arbalest_plan_v1_plan_proto_init() }
@@ -545,7 +622,7 @@ func file_arbalest_plan_v1_plan_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbalest_plan_v1_plan_proto_rawDesc), len(file_arbalest_plan_v1_plan_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

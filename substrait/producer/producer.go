@@ -58,7 +58,19 @@ import (
 
 // ToProto translates a logical plan into a Substrait plan whose root names
 // are the plan's output column names.
-func ToProto(p logical.Plan) (out *pb.Plan, err error) {
+func ToProto(p logical.Plan) (*pb.Plan, error) { return ToProtoWith(p, Options{}) }
+
+// Options tune the producer.
+type Options struct {
+	// InlineTables writes table scans as local_files reads of the table's
+	// location, format and options instead of named-table reads, so the
+	// plan runs where the catalog is unknown (stage fragments on
+	// executors).
+	InlineTables bool
+}
+
+// ToProtoWith is ToProto with options.
+func ToProtoWith(p logical.Plan, o Options) (out *pb.Plan, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, fmt.Errorf("substrait producer: internal error: %v\n%s", r, debug.Stack())
@@ -67,7 +79,7 @@ func ToProto(p logical.Plan) (out *pb.Plan, err error) {
 	if p == nil {
 		return nil, fmt.Errorf("substrait producer: nil plan")
 	}
-	pr := &producer{urnAnchor: map[string]uint32{}, funcAnchor: map[funcKey]uint32{}}
+	pr := &producer{urnAnchor: map[string]uint32{}, funcAnchor: map[funcKey]uint32{}, opts: o}
 	rel, err := pr.rel(p)
 	if err != nil {
 		return nil, fmt.Errorf("substrait producer: %w", err)
@@ -98,6 +110,7 @@ func ToJSON(p logical.Plan) ([]byte, error) {
 type funcKey struct{ urn, name string }
 
 type producer struct {
+	opts       Options
 	urns       []*pbext.SimpleExtensionURN
 	decls      []*pbext.SimpleExtensionDeclaration
 	urnAnchor  map[string]uint32
@@ -226,6 +239,10 @@ func (pr *producer) rel(p logical.Plan) (*pb.Rel, error) {
 		return pr.setOp(n)
 	case *logical.Window:
 		return pr.window(n)
+	case *logical.ShuffleRead:
+		return pr.shuffleRead(n)
+	case *logical.ShuffleWrite:
+		return pr.shuffleWrite(n)
 	case nil:
 		return nil, fmt.Errorf("nil plan node")
 	}
@@ -260,6 +277,11 @@ func (pr *producer) scan(n *logical.Scan) (*pb.Rel, error) {
 	read := &pb.ReadRel{
 		BaseSchema: bs,
 		ReadType:   &pb.ReadRel_NamedTable_{NamedTable: &pb.ReadRel_NamedTable{Names: []string{n.Source.Name}}},
+	}
+	if pr.opts.InlineTables {
+		if read.ReadType, err = localFiles(n.Source); err != nil {
+			return nil, fmt.Errorf("scan of %s: %w", n.Source.Name, err)
+		}
 	}
 	if n.Alias != "" {
 		read.Common = &pb.RelCommon{Hint: &pb.RelCommon_Hint{Alias: n.Alias}}
