@@ -1,5 +1,5 @@
 // Command arbalest is the one binary of Arbalest: the SQL shell, the TPC-H
-// tools, Substrait tools and (later) the scheduler and executor processes.
+// tools, Substrait tools, and the scheduler and executor processes.
 package main
 
 import (
@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 )
 
 const usage = `arbalest: a distributed SQL query engine built on Arrow and Substrait.
@@ -20,7 +21,13 @@ Usage:
   arbalest tpch run --data DIR         run the 22 TPC-H queries [--query N] [--verify]
   arbalest substrait from-sql "SQL"    print the Substrait plan of a query as JSON
   arbalest substrait run PLAN          run a Substrait plan (binary protobuf or JSON)
+  arbalest scheduler --addr HOST:PORT  run a cluster's scheduler
+  arbalest executor --scheduler HOST:PORT --addr HOST:PORT --slots N --work-dir DIR
+                                       run an executor of a cluster
+  arbalest standalone --executors N    run a scheduler and N executors in this process
   arbalest version                     print the version
+
+'sql', 'tpch run' and 'substrait run' take --connect HOST:PORT to run on a cluster.
 
 Run 'arbalest <command> -h' for the flags of a command.
 `
@@ -32,7 +39,7 @@ var stdout io.Writer = os.Stdout
 var version = "dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {
 		var ex exitError
@@ -61,6 +68,12 @@ func run(ctx context.Context, args []string) error {
 		return cmdTPCH(ctx, args[1:])
 	case "substrait":
 		return cmdSubstrait(ctx, args[1:])
+	case "scheduler":
+		return cmdScheduler(ctx, args[1:])
+	case "executor":
+		return cmdExecutor(ctx, args[1:])
+	case "standalone":
+		return cmdStandalone(ctx, args[1:])
 	case "version", "--version":
 		fmt.Println("arbalest", version)
 		return nil
@@ -68,5 +81,5 @@ func run(ctx context.Context, args []string) error {
 		fmt.Print(usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (commands: %s)", args[0], strings.Join([]string{"sql", "tpch", "substrait", "version"}, ", "))
+	return fmt.Errorf("unknown command %q (commands: %s)", args[0], strings.Join([]string{"sql", "tpch", "substrait", "scheduler", "executor", "standalone", "version"}, ", "))
 }

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/arbalest/arbalest/cmd/arbalest/remote"
 	"github.com/arbalest/arbalest/cmd/arbalest/standalone"
 	"github.com/arbalest/arbalest/host/engine"
+	"github.com/arbalest/arbalest/sdk/client"
 	worker "github.com/arbalest/arbalest/workers/go"
 )
 
@@ -17,12 +19,54 @@ type sessionFlags struct {
 	registers   multiFlag
 	memoryLimit string
 	partitions  int
+	connect     string
 }
 
 func (f *sessionFlags) add(fs *flag.FlagSet) {
 	fs.Var(&f.registers, "register", "register a table: name=path (format from the extension or the folder's files); repeatable")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "", "memory limit for a query's operators, e.g. 2GB (default: none)")
 	fs.IntVar(&f.partitions, "partitions", 0, "target parallelism (default: number of CPUs)")
+	fs.StringVar(&f.connect, "connect", "", "run on the cluster whose scheduler is at HOST:PORT instead of in this process")
+}
+
+// runner returns where statements run: this process, or the cluster of
+// --connect. close releases it.
+func (f *sessionFlags) runner(ctx context.Context) (r engine.Runner, close func(), err error) {
+	if f.connect == "" {
+		s, err := f.session(ctx)
+		return s, func() {}, err
+	}
+	if f.memoryLimit != "" || f.partitions != 0 {
+		return nil, nil, fmt.Errorf("--memory-limit and --partitions are settings of the cluster (the scheduler's and executors' flags)")
+	}
+	c, err := client.Dial(ctx, f.connect)
+	if err != nil {
+		return nil, nil, err
+	}
+	rr := &remote.Runner{C: c}
+	for _, reg := range f.registers {
+		name, path, ok := strings.Cut(reg, "=")
+		if !ok || name == "" || path == "" {
+			c.Close()
+			return nil, nil, fmt.Errorf("--register %q: expected name=path", reg)
+		}
+		format, err := worker.FormatFromPath(path)
+		if err != nil {
+			c.Close()
+			return nil, nil, fmt.Errorf("--register %s: %w", name, err)
+		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+		ddl := fmt.Sprintf("CREATE OR REPLACE EXTERNAL TABLE %s STORED AS %s LOCATION '%s'", name, strings.ToUpper(format), strings.ReplaceAll(abs, "'", "''"))
+		if err := rr.Run(ctx, ddl, func(r *engine.Result) error { return nil }); err != nil {
+			c.Close()
+			return nil, nil, fmt.Errorf("--register %s: %w", name, err)
+		}
+	}
+	return rr, func() { c.Close() }, nil
 }
 
 func (f *sessionFlags) session(ctx context.Context) (*engine.Session, error) {

@@ -33,10 +33,11 @@ func cmdSQL(ctx context.Context, args []string) error {
 	if err := checkFormat(*format); err != nil {
 		return err
 	}
-	s, err := sf.session(ctx)
+	s, done, err := sf.runner(ctx)
 	if err != nil {
 		return err
 	}
+	defer done()
 	switch {
 	case *command != "":
 		return runScript(ctx, s, *command, *format, *timing, stdout)
@@ -51,7 +52,7 @@ func cmdSQL(ctx context.Context, args []string) error {
 }
 
 // runScript runs statements and writes each result.
-func runScript(ctx context.Context, s *engine.Session, script, format string, timing bool, w io.Writer) error {
+func runScript(ctx context.Context, s engine.Runner, script, format string, timing bool, w io.Writer) error {
 	start := time.Now()
 	return s.Run(ctx, script, func(r *engine.Result) error {
 		n, err := writeResult(ctx, w, format, r.Stream)
@@ -68,7 +69,7 @@ func runScript(ctx context.Context, s *engine.Session, script, format string, ti
 
 // repl is the interactive shell: statements end with ';' and may span
 // lines; history is kept in ~/.arbalest_history.
-func repl(ctx context.Context, s *engine.Session, format string) error {
+func repl(ctx context.Context, s engine.Runner, format string) error {
 	ln := liner.NewLiner()
 	defer ln.Close()
 	ln.SetCtrlCAborts(true)

@@ -122,10 +122,11 @@ func cmdTPCHRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := sf.session(ctx)
+	s, done, err := sf.runner(ctx)
 	if err != nil {
 		return err
 	}
+	defer done()
 	abs, err := filepath.Abs(*data)
 	if err != nil {
 		return err

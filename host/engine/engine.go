@@ -53,6 +53,14 @@ type Executor interface {
 	Analyze(s Stream) string
 }
 
+// Runner runs SQL scripts: a Session here, or a client of a cluster.
+type Runner interface {
+	// Run executes every statement of script in order, calling each with
+	// its result; each must consume and Close the stream before the next
+	// statement runs. It stops at the first error.
+	Run(ctx context.Context, script string, each func(*Result) error) error
+}
+
 // Session holds a catalog, an executor and settings.
 type Session struct {
 	Catalog *catalog.Catalog
@@ -75,6 +83,10 @@ type Result struct {
 	Query bool
 	// Stream yields the rows; the caller must Close it.
 	Stream Stream
+	// Changed is true for a statement that changed the session (its
+	// catalog or settings): replaying the changing statements in order
+	// rebuilds the session.
+	Changed bool
 }
 
 // Run executes every statement of script in order, calling each with its
@@ -121,11 +133,7 @@ func (s *Session) PlanSQL(query string) (logical.Plan, error) {
 
 // RunSubstrait executes a Substrait plan (binary protobuf or JSON).
 func (s *Session) RunSubstrait(ctx context.Context, plan []byte) (Stream, error) {
-	p, err := consumer.FromBytes(plan, s.Catalog)
-	if err != nil {
-		return nil, err
-	}
-	p, err = optimizer.Optimize(p)
+	p, err := s.PlanSubstrait(plan)
 	if err != nil {
 		return nil, err
 	}
@@ -156,22 +164,55 @@ func oneLine(s string) string {
 }
 
 func (s *Session) runOne(ctx context.Context, p *sql.Parsed) (*Result, error) {
-	st, err := sql.Bind(p, s.Catalog)
+	plan, res, err := s.Prepare(ctx, p)
+	if err != nil || plan == nil {
+		return res, err
+	}
+	stream, err := s.Exec.Execute(ctx, plan, s.Options)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{SQL: p.SQL}
+	res.Query, res.Stream = true, stream
+	return res, nil
+}
+
+// Prepare binds one statement. A query comes back as its optimized plan,
+// not started (res has only the SQL); any other statement runs and its
+// result comes back (plan is nil).
+func (s *Session) Prepare(ctx context.Context, p *sql.Parsed) (plan logical.Plan, res *Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			plan, res, err = nil, nil, fmt.Errorf("%w while planning %q: %v (please report this)", ErrInternal, oneLine(p.SQL), r)
+		}
+	}()
+	st, err := sql.Bind(p, s.Catalog)
+	if err != nil {
+		return nil, nil, err
+	}
+	res = &Result{SQL: p.SQL}
+	if q, ok := st.(*sql.Query); ok {
+		plan, err := optimizer.Optimize(q.Plan)
+		if err != nil {
+			return nil, nil, err
+		}
+		return plan, res, nil
+	}
+	res, err = s.runStatement(ctx, res, st)
+	return nil, res, err
+}
+
+// PlanSubstrait reads and optimizes a Substrait plan.
+func (s *Session) PlanSubstrait(plan []byte) (logical.Plan, error) {
+	p, err := consumer.FromBytes(plan, s.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	return optimizer.Optimize(p)
+}
+
+// runStatement runs a statement other than a query.
+func (s *Session) runStatement(ctx context.Context, res *Result, st sql.Statement) (*Result, error) {
 	switch x := st.(type) {
-	case *sql.Query:
-		plan, err := optimizer.Optimize(x.Plan)
-		if err != nil {
-			return nil, err
-		}
-		stream, err := s.Exec.Execute(ctx, plan, s.Options)
-		if err != nil {
-			return nil, err
-		}
-		res.Query, res.Stream = true, stream
 	case *sql.CreateExternalTable:
 		if x.IfNotExists {
 			if _, ok := s.Catalog.LookupTable(x.Name); ok {
@@ -181,21 +222,25 @@ func (s *Session) runOne(ctx context.Context, p *sql.Parsed) (*Result, error) {
 		if err := s.Catalog.RegisterLocation(ctx, x.Name, x.Format, x.Location, x.Options, x.Columns, x.OrReplace); err != nil {
 			return nil, err
 		}
+		res.Changed = true
 		return s.message(res)
 	case *sql.DropTable:
 		if err := s.Catalog.Drop(x.Name, x.IfExists); err != nil {
 			return nil, err
 		}
+		res.Changed = true
 		return s.message(res)
 	case *sql.CreateView:
 		if err := s.Catalog.CreateView(x.Name, x.SQL, x.OrReplace); err != nil {
 			return nil, err
 		}
+		res.Changed = true
 		return s.message(res)
 	case *sql.DropView:
 		if err := s.Catalog.DropView(x.Name, x.IfExists); err != nil {
 			return nil, err
 		}
+		res.Changed = true
 		return s.message(res)
 	case *sql.ShowTables:
 		names := s.Catalog.TableNames()
@@ -230,11 +275,11 @@ func (s *Session) runOne(ctx context.Context, p *sql.Parsed) (*Result, error) {
 		if err := s.set(x.Name, x.Value); err != nil {
 			return nil, err
 		}
+		res.Changed = true
 		return s.message(res)
 	default:
 		return nil, fmt.Errorf("not supported: statement %T", st)
 	}
-	return res, nil
 }
 
 func (s *Session) set(name, value string) error {

@@ -1050,8 +1050,10 @@ func (*RemoveJobDataResponse) Descriptor() ([]byte, []int) {
 }
 
 type RemoveJobFilesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	JobId string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// stages, when set, limits the removal to these stages' files.
+	Stages        []uint32 `protobuf:"varint,2,rep,packed,name=stages,proto3" json:"stages,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1091,6 +1093,13 @@ func (x *RemoveJobFilesRequest) GetJobId() string {
 		return x.JobId
 	}
 	return ""
+}
+
+func (x *RemoveJobFilesRequest) GetStages() []uint32 {
+	if x != nil {
+		return x.Stages
+	}
+	return nil
 }
 
 type RemoveJobFilesResponse struct {
@@ -1289,10 +1298,13 @@ func (x *FetchFailure) GetMapPartition() uint32 {
 
 // PartitionOutput is one output partition a task wrote.
 type PartitionOutput struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
-	Rows          uint64                 `protobuf:"varint,2,opt,name=rows,proto3" json:"rows,omitempty"`
-	Bytes         uint64                 `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Rows      uint64                 `protobuf:"varint,2,opt,name=rows,proto3" json:"rows,omitempty"`
+	Bytes     uint64                 `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// ticket is the Flight DoGet ticket that serves this partition from the
+	// executor (docs/protocol.md gives its format).
+	Ticket        []byte `protobuf:"bytes,4,opt,name=ticket,proto3" json:"ticket,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1346,6 +1358,13 @@ func (x *PartitionOutput) GetBytes() uint64 {
 		return x.Bytes
 	}
 	return 0
+}
+
+func (x *PartitionOutput) GetTicket() []byte {
+	if x != nil {
+		return x.Ticket
+	}
+	return nil
 }
 
 // TaskMetrics are a task attempt's measurements.
@@ -2150,9 +2169,10 @@ const file_arbalest_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x13CancelTasksResponse\"-\n" +
 	"\x14RemoveJobDataRequest\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"\x17\n" +
-	"\x15RemoveJobDataResponse\".\n" +
+	"\x15RemoveJobDataResponse\"F\n" +
 	"\x15RemoveJobFilesRequest\x12\x15\n" +
-	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"\x18\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x16\n" +
+	"\x06stages\x18\x02 \x03(\rR\x06stages\"\x18\n" +
 	"\x16RemoveJobFilesResponse\"\xee\x02\n" +
 	"\n" +
 	"TaskStatus\x12/\n" +
@@ -2168,11 +2188,12 @@ const file_arbalest_cluster_v1_cluster_proto_rawDesc = "" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12\x19\n" +
 	"\bstage_id\x18\x02 \x01(\rR\astageId\x12#\n" +
-	"\rmap_partition\x18\x03 \x01(\rR\fmapPartition\"Y\n" +
+	"\rmap_partition\x18\x03 \x01(\rR\fmapPartition\"q\n" +
 	"\x0fPartitionOutput\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
 	"\x04rows\x18\x02 \x01(\x04R\x04rows\x12\x14\n" +
-	"\x05bytes\x18\x03 \x01(\x04R\x05bytes\"\x97\x01\n" +
+	"\x05bytes\x18\x03 \x01(\x04R\x05bytes\x12\x16\n" +
+	"\x06ticket\x18\x04 \x01(\fR\x06ticket\"\x97\x01\n" +
 	"\vTaskMetrics\x12\x1d\n" +
 	"\n" +
 	"elapsed_ms\x18\x01 \x01(\x04R\telapsedMs\x12\x1f\n" +

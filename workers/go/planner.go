@@ -28,6 +28,8 @@ type PlannerConfig struct {
 type planner struct {
 	cfg   PlannerConfig
 	alloc memory.Allocator
+	// task, when set, plans one task of a stage fragment (RunTask).
+	task *taskInfo
 }
 
 // Plan builds the physical plan of p.
@@ -42,9 +44,27 @@ func Plan(p logical.Plan, cfg PlannerConfig) (exec.Node, error) {
 func (pl *planner) plan(p logical.Plan) (exec.Node, error) {
 	switch n := p.(type) {
 	case *logical.Scan:
+		if pl.task != nil {
+			s, err := scan.NewScan(n.Source, n.Projection, n.Filters, n.Limit, pl.task.tasks)
+			if err != nil {
+				return nil, err
+			}
+			return pl.task.split(s)
+		}
 		return scan.NewScan(n.Source, n.Projection, n.Filters, n.Limit, pl.cfg.Partitions)
 	case *logical.Values:
-		return pl.values(n)
+		v, err := pl.values(n)
+		if err != nil || pl.task == nil {
+			return v, err
+		}
+		return pl.task.split(v)
+	case *logical.ShuffleRead:
+		if pl.task == nil {
+			return nil, fmt.Errorf("shuffle read of stage %d outside a task", n.Stage)
+		}
+		return pl.task.shuffleRead(n)
+	case *logical.ShuffleWrite:
+		return nil, fmt.Errorf("shuffle write below the root of a fragment")
 	case *logical.Filter:
 		in, err := pl.plan(n.Input)
 		if err != nil {

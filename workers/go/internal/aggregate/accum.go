@@ -34,6 +34,14 @@ type accumulator interface {
 	reset()
 }
 
+// multiArgAcc is an accumulator of an aggregate of several arguments
+// (avg_merge): raw rows are folded in by updateArgs, called instead of
+// update, with rows sel of every argument non-NULL (all rows when nil).
+type multiArgAcc interface {
+	accumulator
+	updateArgs(args []arrow.Array, gids []uint32, sel []int32) error
+}
+
 // errOverflow is wrapped by arithmetic overflow errors.
 var errOverflow = errors.New("numeric overflow")
 
@@ -454,32 +462,6 @@ func (a *sumWideAcc) merge(states []arrow.Array, gids []uint32) error {
 	return nil
 }
 
-// mergeCounted folds partial sums with their value counts in (avg): the
-// counts, not the number of partial rows, are added to n.
-func (a *sumWideAcc) mergeCounted(sums, counts arrow.Array, gids []uint32) error {
-	sv, cv := fixedValues[int128](sums), fixedValues[int64](counts)
-	var valid []byte
-	if sums.NullN() > 0 {
-		valid = sums.Data().Buffers()[0].Bytes()
-	}
-	off := sums.Data().Offset()
-	of := false
-	for i, g := range gids {
-		if cv[i] == 0 || (valid != nil && !bitutil.BitIsSet(valid, off+i)) {
-			continue
-		}
-		c := &a.c[g]
-		r, o := c.sum().add(sv[i])
-		c.lo, c.hi = r.lo, r.hi
-		c.n += cv[i]
-		of = of || o
-	}
-	if of {
-		return fmt.Errorf("%w: sum exceeds 128 bits", errOverflow)
-	}
-	return nil
-}
-
 // sums gathers the sums of ids and whether each is set (n > 0).
 func (a *sumWideAcc) sums(ids []uint32) ([]int128, []bool) {
 	out := make([]int128, len(ids))
@@ -526,7 +508,9 @@ func identity(n int) []uint32 {
 
 // avgAcc keeps a sum and a count: float64 and a separate count for float
 // arguments, the counted 128-bit sums of sumWideAcc for integers and
-// decimals. Its state is [sum, count].
+// decimals. Its state is [sum, count]. It is also avg_merge's accumulator
+// (updateArgs), whose arguments are partial sums and counts like the
+// state's.
 type avgAcc struct {
 	sumF   *sumFloatAcc // avgFloat
 	cnt    countAcc     // avgFloat
@@ -534,6 +518,7 @@ type avgAcc struct {
 	result arrow.DataType
 	kind   int   // avgFloat, avgInt, avgDecimal
 	shift  int32 // result scale - argument scale (decimals)
+	sel    []int32
 }
 
 const (
@@ -562,13 +547,101 @@ func (a *avgAcc) update(arg arrow.Array, gids []uint32, sel []int32) error {
 }
 
 func (a *avgAcc) merge(states []arrow.Array, gids []uint32) error {
-	if a.kind == avgFloat {
-		if err := a.sumF.merge(states[:1], gids); err != nil {
-			return err
-		}
-		return a.cnt.merge(states[1:], gids)
+	sel := selection(states[:2], nil, len(gids), a.sel)
+	if sel == nil {
+		return a.addPartials(states[0], states[1], gids, nil)
 	}
-	return a.sumW.mergeCounted(states[0], states[1], gids)
+	a.sel = sel
+	if len(sel) == 0 {
+		return nil
+	}
+	return a.addPartials(states[0], states[1], gids, sel)
+}
+
+// updateArgs folds in the rows of avg_merge(sums, counts).
+func (a *avgAcc) updateArgs(args []arrow.Array, gids []uint32, sel []int32) error {
+	if len(args) != 2 {
+		return fmt.Errorf("avg_merge: %d arguments, want 2", len(args))
+	}
+	return a.addPartials(args[0], args[1], gids, sel)
+}
+
+// addPartials folds in partial sums with their value counts, rows sel
+// (every row when nil; those rows must not be NULL). Sums are float64
+// (float avg), or int64 or decimal128 unscaled at the scale of the state
+// (exact avg). The counts, not the number of rows, are added; a row with
+// count 0 contributes nothing and a negative count is an error.
+func (a *avgAcc) addPartials(sums, counts arrow.Array, gids []uint32, sel []int32) error {
+	if counts.DataType().ID() != arrow.INT64 {
+		return fmt.Errorf("partial counts are %s, want int64", counts.DataType())
+	}
+	var (
+		fs   []float64 // float avg
+		s64  []int64   // exact avg, int64 sums
+		s128 []int128  // exact avg, decimal128 sums
+	)
+	switch id := sums.DataType().ID(); {
+	case a.kind == avgFloat && id == arrow.FLOAT64:
+		fs = fixedValues[float64](sums)
+	case a.kind != avgFloat && id == arrow.INT64:
+		s64 = fixedValues[int64](sums)
+	case a.kind != avgFloat && id == arrow.DECIMAL128:
+		s128 = fixedValues[int128](sums)
+	default:
+		return fmt.Errorf("unexpected partial sum type %s", sums.DataType())
+	}
+	cv := fixedValues[int64](counts)
+	var (
+		sumOverflow, countOverflow bool
+		negative                   = int64(0) // a negative count seen, or 0
+	)
+	one := func(i int) {
+		n := cv[i]
+		if n <= 0 {
+			negative = min(negative, n)
+			return
+		}
+		g := gids[i]
+		var cnt *int64
+		if fs != nil {
+			a.sumF.s[g] += fs[i]
+			a.sumF.set[g] = true
+			cnt = &a.cnt.c[g]
+		} else {
+			c := &a.sumW.c[g]
+			var v int128
+			if s128 != nil {
+				v = s128[i]
+			} else {
+				v = i128(s64[i])
+			}
+			r, o := c.sum().add(v)
+			c.lo, c.hi = r.lo, r.hi
+			sumOverflow = sumOverflow || o
+			cnt = &c.n
+		}
+		m := *cnt + n
+		countOverflow = countOverflow || m < n
+		*cnt = m
+	}
+	if sel == nil {
+		for i := range gids {
+			one(i)
+		}
+	} else {
+		for _, i := range sel {
+			one(int(i))
+		}
+	}
+	switch {
+	case negative < 0:
+		return fmt.Errorf("partial count %d is negative", negative)
+	case sumOverflow:
+		return fmt.Errorf("%w: sum of %s exceeds 128 bits", errOverflow, sums.DataType())
+	case countOverflow:
+		return fmt.Errorf("%w: count exceeds int64", errOverflow)
+	}
+	return nil
 }
 
 // count is the number of values of group id.
@@ -607,7 +680,10 @@ func (a *avgAcc) final(alloc memory.Allocator, ids []uint32) (arrow.Array, error
 	out := make([]int128, len(ids))
 	for j, id := range ids {
 		if set[j] {
-			out[j] = divRound(a.sumW.c[id].sum(), a.shift, a.count(id))
+			var ok bool
+			if out[j], ok = divRound(a.sumW.c[id].sum(), a.shift, a.count(id)); !ok {
+				return nil, fmt.Errorf("%w: avg does not fit %s", errOverflow, a.result)
+			}
 		}
 	}
 	if d, ok := a.result.(*arrow.Decimal64Type); ok {
@@ -649,13 +725,15 @@ func (a *avgAcc) state(alloc memory.Allocator, ids []uint32) ([]arrow.Array, err
 }
 
 func (a *avgAcc) size() int64 {
+	n := int64(cap(a.sel)) * 4
 	if a.kind == avgFloat {
-		return a.sumF.size() + a.cnt.size()
+		return n + a.sumF.size() + a.cnt.size()
 	}
-	return a.sumW.size()
+	return n + a.sumW.size()
 }
 
 func (a *avgAcc) reset() {
+	a.sel = nil
 	if a.kind == avgFloat {
 		a.sumF.reset()
 		a.cnt.reset()

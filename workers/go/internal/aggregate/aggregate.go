@@ -25,12 +25,22 @@
 //	avg(float)               sum float64, count int64
 //	avg(int)                 sum decimal(38,0) (exact), count int64
 //	avg(decimal(p,s))        sum decimal(38,s), count int64
+//	avg_merge(s, c)          as avg of the original argument
 //	min, max, any_value      value (the argument type)
 //	var_*, stddev_*          count int64, mean float64, m2 float64
 //	bool_and, bool_or        value bool
 //	f(DISTINCT x)            distinct list<x>: the distinct values of the group
 //
 // (DISTINCT is ignored for min, max, any_value, bool_and and bool_or.)
+//
+// avg_merge(s, c) completes an avg(x) split into a stage computing
+// s = sum(x) and c = count(x) per group and a stage merging them: it is
+// (Σ s) / (Σ c) computed exactly as avg(x) computes and rounds its result,
+// so that it equals avg(x) over the union of the partial inputs. s has the
+// type of sum(x) (int64, float64 or decimal(38,s)), or that of avg's own
+// partial sum (decimal(38,0) for an integer x); c is int64; the declared
+// result type is avg(x)'s (see avgMergeTypes). A row where s or c is NULL,
+// or c is 0, contributes nothing; the result is NULL when Σ c is 0.
 //
 // A grouping set given more than once (GROUPING SETS ((a), (a))) is
 // aggregated once, and the Partial output holds its groups once; the
@@ -102,13 +112,14 @@ const (
 	fnStddevPop
 	fnBoolAnd
 	fnBoolOr
+	fnAvgMerge
 )
 
 var funcNames = map[string]aggFunc{
 	"count": fnCount, "sum": fnSum, "avg": fnAvg, "min": fnMin, "max": fnMax,
 	"any_value": fnAnyValue, "var_samp": fnVarSamp, "var_pop": fnVarPop,
 	"stddev_samp": fnStddevSamp, "stddev_pop": fnStddevPop,
-	"bool_and": fnBoolAnd, "bool_or": fnBoolOr,
+	"bool_and": fnBoolAnd, "bool_or": fnBoolOr, "avg_merge": fnAvgMerge,
 }
 
 // aggSpec is one aggregate, resolved.
@@ -117,9 +128,14 @@ type aggSpec struct {
 	name     string
 	fn       aggFunc
 	distinct bool
-	argType  arrow.DataType // nil for count(*)
-	result   arrow.DataType
-	states   []arrow.Field
+	argTypes []arrow.DataType // of each argument
+	argType  arrow.DataType   // of the first argument; nil for count(*)
+	// avgArg is, for avg and avg_merge, the type of the argument of the
+	// avg being computed (for avg_merge one that gives its sum and result
+	// types; its accumulator and state depend on nothing else).
+	avgArg arrow.DataType
+	result arrow.DataType
+	states []arrow.Field
 }
 
 // HashAggregate is the hash aggregation plan node. Build it with
@@ -295,22 +311,44 @@ func resolve(a *logical.AggregateCall, name string) (aggSpec, error) {
 		return aggSpec{}, fmt.Errorf("not supported: aggregate function %s", a.Func)
 	}
 	s := aggSpec{call: a, name: name, fn: fn, distinct: a.Distinct}
+	nargs, nargsText := 1, "one argument"
+	if fn == fnAvgMerge {
+		nargs, nargsText = 2, "two arguments"
+	}
 	switch {
 	case fn == fnCount && len(a.Args) == 0:
 		if a.Distinct {
 			return s, fmt.Errorf("count(DISTINCT *) is not valid")
 		}
-	case len(a.Args) == 1:
-		s.argType = a.Args[0].Type()
+	case len(a.Args) == nargs:
+		for i, x := range a.Args {
+			if x == nil {
+				return s, fmt.Errorf("argument %d is nil", i)
+			}
+			s.argTypes = append(s.argTypes, x.Type())
+		}
+		s.argType = s.argTypes[0]
 	default:
-		return s, fmt.Errorf("%s takes one argument, got %d", a.Func, len(a.Args))
+		return s, fmt.Errorf("%s takes %s, got %d", a.Func, nargsText, len(a.Args))
 	}
-	res, err := logical.AggregateResultType(a.Func, s.argType)
-	if err != nil {
-		return s, err
-	}
-	if a.T != nil && !arrow.TypeEqual(a.T, res) {
-		return s, fmt.Errorf("declared type %s, but %s(%s) gives %s", a.T, a.Func, s.argType, res)
+	var res arrow.DataType
+	var err error
+	switch fn {
+	case fnAvgMerge:
+		if a.Distinct {
+			return s, fmt.Errorf("avg_merge does not take DISTINCT")
+		}
+		if res, s.avgArg, err = avgMergeTypes(s.argTypes[0], s.argTypes[1], a.T); err != nil {
+			return s, err
+		}
+	default:
+		if res, err = logical.AggregateResultType(a.Func, s.argType); err != nil {
+			return s, err
+		}
+		if a.T != nil && !arrow.TypeEqual(a.T, res) {
+			return s, fmt.Errorf("declared type %s, but %s(%s) gives %s", a.T, a.Func, s.argType, res)
+		}
+		s.avgArg = s.argType
 	}
 	s.result = res
 	if a.Filter != nil && a.Filter.Type().ID() != arrow.BOOL {
@@ -325,9 +363,13 @@ func resolve(a *logical.AggregateCall, name string) (aggSpec, error) {
 			return s, fmt.Errorf("DISTINCT argument: %w", err)
 		}
 	}
-	// Validate the argument type by building an accumulator once.
-	if _, err := s.newAcc(); err != nil {
+	// Validate the argument types by building an accumulator once.
+	acc, err := s.newAcc()
+	if err != nil {
 		return s, err
+	}
+	if _, ok := acc.(multiArgAcc); len(s.argTypes) > 1 && !ok {
+		return s, fmt.Errorf("%s has no accumulator of %d arguments", a.Func, len(s.argTypes))
 	}
 	field := func(part string, t arrow.DataType, nullable bool) arrow.Field {
 		return arrow.Field{Name: name + "." + part, Type: t, Nullable: nullable}
@@ -340,8 +382,8 @@ func resolve(a *logical.AggregateCall, name string) (aggSpec, error) {
 		s.states = []arrow.Field{field("count", i64, false)}
 	case fn == fnSum:
 		s.states = []arrow.Field{field("sum", res, true)}
-	case fn == fnAvg:
-		s.states = []arrow.Field{field("sum", avgSumType(s.argType), true), field("count", i64, false)}
+	case fn == fnAvg || fn == fnAvgMerge:
+		s.states = []arrow.Field{field("sum", avgSumType(s.avgArg), true), field("count", i64, false)}
 	case fn == fnVarSamp || fn == fnVarPop || fn == fnStddevSamp || fn == fnStddevPop:
 		s.states = []arrow.Field{field("count", i64, false), field("mean", f64, false), field("m2", f64, false)}
 	default:
@@ -384,7 +426,8 @@ func (s *aggSpec) baseAcc() (accumulator, error) {
 		case logical.IsDecimal(arg):
 			return &sumWideAcc{typ: s.result.(*arrow.Decimal128Type)}, nil
 		}
-	case fnAvg:
+	case fnAvg, fnAvgMerge:
+		arg = s.avgArg
 		switch {
 		case logical.IsFloat(arg):
 			return &avgAcc{sumF: &sumFloatAcc{}, kind: avgFloat, result: s.result}, nil
@@ -517,9 +560,9 @@ func (n *HashAggregate) String() string {
 // share are evaluated once per batch) and where each one's result is.
 type compiled struct {
 	prog    *expr.Program
-	groups  []int // result index of each group key
-	args    []int // result index of each aggregate's argument, -1 for count(*)
-	filters []int // result index of each aggregate's filter, -1 without FILTER
+	groups  []int   // result index of each group key
+	args    [][]int // result indexes of each aggregate's arguments (none for count(*))
+	filters []int   // result index of each aggregate's filter, -1 without FILTER
 }
 
 // checkExprs compiles every expression on its own, so that an error names
@@ -535,13 +578,13 @@ func checkExprs(n *HashAggregate, in *arrow.Schema) error {
 		}
 	}
 	for i, s := range n.specs {
-		if len(s.call.Args) == 1 {
-			arg, err := expr.Compile(s.call.Args[0], in, memory.DefaultAllocator)
+		for k, x := range s.call.Args {
+			arg, err := expr.Compile(x, in, memory.DefaultAllocator)
 			if err != nil {
-				return fmt.Errorf("aggregate %s: argument: %w", n.aggNames[i], err)
+				return fmt.Errorf("aggregate %s: argument %d: %w", n.aggNames[i], k+1, err)
 			}
-			if !arrow.TypeEqual(arg.Type(), s.argType) {
-				return fmt.Errorf("aggregate %s: argument evaluates to %s, declared %s", n.aggNames[i], arg.Type(), s.argType)
+			if !arrow.TypeEqual(arg.Type(), s.argTypes[k]) {
+				return fmt.Errorf("aggregate %s: argument %d evaluates to %s, declared %s", n.aggNames[i], k+1, arg.Type(), s.argTypes[k])
 			}
 		}
 		if s.call.Filter != nil {
@@ -566,14 +609,15 @@ func compileAll(n *HashAggregate, in *arrow.Schema, alloc memory.Allocator) (*co
 		c.groups = append(c.groups, add(g))
 	}
 	for _, s := range n.specs {
-		arg, filter := -1, -1
-		if len(s.call.Args) == 1 {
-			arg = add(s.call.Args[0])
+		var args []int
+		for _, x := range s.call.Args {
+			args = append(args, add(x))
 		}
+		filter := -1
 		if s.call.Filter != nil {
 			filter = add(s.call.Filter)
 		}
-		c.args = append(c.args, arg)
+		c.args = append(c.args, args)
 		c.filters = append(c.filters, filter)
 	}
 	prog, err := expr.CompileProgram(exprs, in, alloc)

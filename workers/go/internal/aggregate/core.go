@@ -34,9 +34,10 @@ type core struct {
 	accs    []accumulator
 
 	keys     hashkey.Keys
-	evalBuf  []arrow.Array // per batch: the compiled expressions' results
-	cols     []arrow.Array // per batch: the group key columns
-	args     []arrow.Array // per batch: each aggregate's argument
+	evalBuf  []arrow.Array   // per batch: the compiled expressions' results
+	cols     []arrow.Array   // per batch: the group key columns
+	args     [][]arrow.Array // per batch: each aggregate's arguments
+	multi    []multiArgAcc   // per aggregate of several arguments, else nil
 	hashes   []uint64
 	gids     []uint32
 	sels     [][]int32
@@ -76,8 +77,14 @@ func newCore(n *HashAggregate, tc *exec.TaskContext, comp *compiled, rawIn, fina
 			return nil, err
 		}
 		c.accs = append(c.accs, a)
+		var m multiArgAcc
+		if len(n.specs[i].argTypes) > 1 {
+			m = a.(multiArgAcc) // checked by resolve
+		}
+		c.multi = append(c.multi, m)
 	}
 	c.sels = make([][]int32, len(n.specs))
+	c.args = make([][]arrow.Array, len(n.specs))
 	if finalOut && n.hasDupSets {
 		c.mult = make([]int32, 0, 16)
 	}
@@ -234,48 +241,69 @@ func (c *core) noteStateMults(gid arrow.Array, old int) error {
 	return nil
 }
 
-// selection computes the rows an aggregate sees: those where the argument
-// is not NULL and the filter is true. nil means every row.
-func selection(arg, filter arrow.Array, n int, buf []int32) []int32 {
-	if filter == nil {
-		if arg == nil || arg.NullN() == 0 {
-			return nil
+func anyNulls(args []arrow.Array) bool {
+	for _, a := range args {
+		if a.NullN() > 0 {
+			return true
 		}
-		return validRows(arg, buf)
+	}
+	return false
+}
+
+// bitmapAt is a validity bitmap and the offset of row 0 in it.
+type bitmapAt struct {
+	bits []byte
+	off  int
+}
+
+// selection computes the rows an aggregate sees: those where no argument
+// is NULL and the filter is true. nil means every row.
+func selection(args []arrow.Array, filter arrow.Array, n int, buf []int32) []int32 {
+	if filter == nil && !anyNulls(args) {
+		return nil
 	}
 	if buf == nil {
+		// Allocated here, not only where rows are appended: an empty
+		// selection must not be nil.
 		buf = make([]int32, 0, n)
 	}
 	buf = buf[:0]
-	if filter.DataType().ID() != arrow.BOOL {
-		return buf // a NULL-typed filter is never true
+	var withNulls arrow.Array
+	masks := make([]bitmapAt, 0, 4)
+	for _, a := range args {
+		if a.NullN() == 0 {
+			continue
+		}
+		d := a.Data()
+		if a.DataType().ID() == arrow.NULL || a.NullN() == a.Len() || d.Buffers()[0] == nil {
+			return buf // an all-NULL argument: no row
+		}
+		withNulls = a
+		masks = append(masks, bitmapAt{d.Buffers()[0].Bytes(), d.Offset()})
 	}
-	fb, foff := boolValues(filter)
-	fd := filter.Data()
-	var fvalid []byte
-	if filter.NullN() > 0 {
-		fvalid = fd.Buffers()[0].Bytes()
+	if filter == nil && len(masks) == 1 {
+		return validRows(withNulls, buf)
 	}
-	var avalid []byte
-	aoff := 0
-	argAllNull := false
-	if arg != nil && arg.NullN() > 0 {
-		if arg.DataType().ID() == arrow.NULL || arg.Data().Buffers()[0] == nil {
-			argAllNull = true
-		} else {
-			avalid = arg.Data().Buffers()[0].Bytes()
-			aoff = arg.Data().Offset()
+	var fb, fvalid []byte
+	foff := 0
+	if filter != nil {
+		if filter.DataType().ID() != arrow.BOOL || filter.NullN() == filter.Len() {
+			return buf // a NULL filter is never true
+		}
+		fb, foff = boolValues(filter)
+		if filter.NullN() > 0 {
+			fvalid = filter.Data().Buffers()[0].Bytes()
 		}
 	}
-	if argAllNull {
-		return buf
-	}
+rows:
 	for i := 0; i < n; i++ {
-		if !bitutil.BitIsSet(fb, foff+i) || (fvalid != nil && !bitutil.BitIsSet(fvalid, foff+i)) {
+		if fb != nil && (!bitutil.BitIsSet(fb, foff+i) || (fvalid != nil && !bitutil.BitIsSet(fvalid, foff+i))) {
 			continue
 		}
-		if avalid != nil && !bitutil.BitIsSet(avalid, aoff+i) {
-			continue
+		for _, m := range masks {
+			if !bitutil.BitIsSet(m.bits, m.off+i) {
+				continue rows
+			}
 		}
 		buf = append(buf, int32(i))
 	}
@@ -315,26 +343,39 @@ func (c *core) consume(ctx context.Context, b arrow.RecordBatch) error {
 		cols = append(cols, vals[i])
 	}
 	c.cols = cols
-	args := c.args[:0]
+	args := c.args
+	defer func() {
+		for i := range args {
+			clear(args[i])
+		}
+	}()
 	for i := range c.accs {
-		var arg, filter arrow.Array
-		if j := c.comp.args[i]; j >= 0 {
-			arg = vals[j]
+		var filter arrow.Array
+		args[i] = args[i][:0]
+		for _, j := range c.comp.args[i] {
+			args[i] = append(args[i], vals[j])
 		}
 		if j := c.comp.filters[i]; j >= 0 {
 			filter = vals[j]
 		}
-		args = append(args, arg)
-		c.sels[i] = selection(arg, filter, n, c.sels[i])
+		c.sels[i] = selection(args[i], filter, n, c.sels[i])
 	}
-	c.args = args
 	update := func() error {
 		for i, a := range c.accs {
 			sel := c.sels[i]
 			if sel != nil && len(sel) == 0 {
 				continue
 			}
-			if err := a.update(args[i], c.gids[:n], sel); err != nil {
+			var err error
+			switch {
+			case c.multi[i] != nil:
+				err = c.multi[i].updateArgs(args[i], c.gids[:n], sel)
+			case len(args[i]) == 0:
+				err = a.update(nil, c.gids[:n], sel)
+			default:
+				err = a.update(args[i][0], c.gids[:n], sel)
+			}
+			if err != nil {
 				return fmt.Errorf("aggregate %s: %w", c.node.aggNames[i], err)
 			}
 		}

@@ -160,8 +160,8 @@ var pow10 = func() [19]int64 {
 }()
 
 // divRound divides a by the positive n, rounding half away from zero, after
-// scaling a by 10^k.
-func divRound(a int128, k int32, n int64) int128 {
+// scaling a by 10^k; ok is false when the quotient does not fit 128 bits.
+func divRound(a int128, k int32, n int64) (int128, bool) {
 	if a.fitsInt64() && k < int32(len(pow10)) {
 		v := int64(a.lo)
 		m := pow10[k]
@@ -178,22 +178,25 @@ func divRound(a int128, k int32, n int64) int128 {
 					q++
 				}
 			}
-			return i128(q)
+			return i128(q), true
 		}
 	}
 	num := a.big()
 	num.Mul(num, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(k)), nil))
 	den := big.NewInt(n)
-	q, r := new(big.Int).QuoRem(num, den, new(big.Int))
+	qb, r := new(big.Int).QuoRem(num, den, new(big.Int))
 	r.Abs(r).Lsh(r, 1)
 	if r.Cmp(den) >= 0 {
 		if num.Sign() < 0 {
-			q.Sub(q, big.NewInt(1))
+			qb.Sub(qb, big.NewInt(1))
 		} else {
-			q.Add(q, big.NewInt(1))
+			qb.Add(qb, big.NewInt(1))
 		}
 	}
-	return fromBig(q)
+	if qb.BitLen() > 127 {
+		return int128{}, false
+	}
+	return fromBig(qb), true
 }
 
 // newBuf allocates a zeroed buffer of n bytes.

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/arbalest/arbalest/cmd/arbalest/cluster"
+	"github.com/arbalest/arbalest/host/engine"
+	"github.com/arbalest/arbalest/host/scheduler"
+	"github.com/arbalest/arbalest/workers/go/executor"
+)
+
+// schedulerFlags are the scheduler's settings.
+type schedulerFlags struct {
+	partitions    int
+	heartbeat     time.Duration
+	executorLost  time.Duration
+	broadcastRows int64
+	compression   string
+	jobTimeout    time.Duration
+	taskAttempts  int
+	state         string
+	etcd          string
+}
+
+func (f *schedulerFlags) add(fs *flag.FlagSet) {
+	fs.IntVar(&f.partitions, "partitions", 0, "shuffle partitions and leaf tasks per stage (default: the cluster's slots)")
+	fs.DurationVar(&f.heartbeat, "heartbeat", 2*time.Second, "how often executors send heartbeats")
+	fs.DurationVar(&f.executorLost, "executor-timeout", 0, "an executor without heartbeats this long is lost (default: 5 heartbeats)")
+	fs.Int64Var(&f.broadcastRows, "broadcast-rows", 200_000, "join sides estimated at up to this many rows are broadcast")
+	fs.StringVar(&f.compression, "compression", "lz4", "shuffle file compression: lz4 or zstd")
+	fs.DurationVar(&f.jobTimeout, "job-timeout", 0, "fail jobs that run longer (default: no limit)")
+	fs.IntVar(&f.taskAttempts, "task-attempts", 4, "attempts of a task before its job fails")
+	fs.StringVar(&f.state, "state", "", "directory that keeps jobs and sessions across restarts (default: memory only)")
+	fs.StringVar(&f.etcd, "etcd", "", "etcd endpoints (comma-separated) that keep jobs and sessions across restarts")
+}
+
+func (f *schedulerFlags) config() (scheduler.Config, error) {
+	if f.compression != "lz4" && f.compression != "zstd" {
+		return scheduler.Config{}, fmt.Errorf("--compression %q: use lz4 or zstd", f.compression)
+	}
+	if f.taskAttempts < 1 {
+		return scheduler.Config{}, fmt.Errorf("--task-attempts %d: at least 1", f.taskAttempts)
+	}
+	cfg := scheduler.Config{Partitions: f.partitions, HeartbeatInterval: f.heartbeat, ExecutorTimeout: f.executorLost,
+		BroadcastRows: f.broadcastRows, Compression: f.compression, JobTimeout: f.jobTimeout, TaskAttempts: f.taskAttempts}
+	switch {
+	case f.state != "" && f.etcd != "":
+		return cfg, fmt.Errorf("--state and --etcd: choose one")
+	case f.state != "":
+		st, err := scheduler.OpenFileStore(f.state)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Store = st
+	case f.etcd != "":
+		st, err := scheduler.OpenEtcdStore(f.etcd, "")
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Store = st
+	}
+	return cfg, nil
+}
+
+func cmdScheduler(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("scheduler", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:50050", "address to serve on (HOST:PORT)")
+	var sf schedulerFlags
+	sf.add(fs)
+	if pos, err := parseFlags(fs, args); err != nil {
+		return exitError(2)
+	} else if len(pos) > 0 {
+		return fmt.Errorf("scheduler: unexpected argument %q", pos[0])
+	}
+	cfg, err := sf.config()
+	if err != nil {
+		return err
+	}
+	s, err := cluster.StartScheduler(*addr, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "scheduler serving on %s\n", s.Addr())
+	select {
+	case <-ctx.Done():
+		s.Stop()
+		return nil
+	case err := <-s.Done():
+		s.Stop()
+		return err
+	}
+}
+
+// executorFlags are an executor's settings.
+type executorFlags struct {
+	slots       int
+	workDir     string
+	memoryLimit string
+	advertise   string
+}
+
+func (f *executorFlags) add(fs *flag.FlagSet, defaultSlots int) {
+	fs.IntVar(&f.slots, "slots", defaultSlots, "tasks run at once")
+	fs.StringVar(&f.workDir, "work-dir", "", "directory for shuffle and result files (default: a new temporary directory)")
+	fs.StringVar(&f.memoryLimit, "memory-limit", "", "memory limit of each task's operators, e.g. 2GB (default: none)")
+}
+
+func (f *executorFlags) config() (executor.Config, func(), error) {
+	var c executor.Config
+	if f.memoryLimit != "" {
+		n, err := engine.ParseBytes(f.memoryLimit)
+		if err != nil {
+			return c, nil, fmt.Errorf("--memory-limit: %w", err)
+		}
+		c.MemoryLimit = n
+	}
+	cleanup := func() {}
+	if f.workDir == "" {
+		d, err := os.MkdirTemp("", "arbalest-work-")
+		if err != nil {
+			return c, nil, err
+		}
+		f.workDir = d
+		cleanup = func() { os.RemoveAll(d) }
+	}
+	c.WorkDir, c.Slots, c.Advertise = f.workDir, f.slots, f.advertise
+	return c, cleanup, nil
+}
+
+func cmdExecutor(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("executor", flag.ContinueOnError)
+	sched := fs.String("scheduler", "127.0.0.1:50050", "the scheduler's address (HOST:PORT)")
+	addr := fs.String("addr", "127.0.0.1:0", "address to serve tasks and Flight data on (HOST:PORT; port 0 picks one)")
+	var ef executorFlags
+	ef.add(fs, defaultSlots())
+	fs.StringVar(&ef.advertise, "advertise", "", "HOST:PORT others reach this executor at (default: --addr)")
+	if pos, err := parseFlags(fs, args); err != nil {
+		return exitError(2)
+	} else if len(pos) > 0 {
+		return fmt.Errorf("executor: unexpected argument %q", pos[0])
+	}
+	cfg, cleanup, err := ef.config()
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	cfg.Scheduler, cfg.Listen = *sched, *addr
+	e, err := executor.Start(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "executor %s serving on %s (%d slots, work dir %s)\n", e.ID(), e.Addr(), cfg.Slots, cfg.WorkDir)
+	<-ctx.Done()
+	e.Stop()
+	return nil
+}
+
+func cmdStandalone(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("standalone", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:50050", "the scheduler's address (HOST:PORT)")
+	n := fs.Int("executors", 1, "number of executors")
+	var sf schedulerFlags
+	sf.add(fs)
+	var ef executorFlags
+	ef.add(fs, defaultSlots())
+	if pos, err := parseFlags(fs, args); err != nil {
+		return exitError(2)
+	} else if len(pos) > 0 {
+		return fmt.Errorf("standalone: unexpected argument %q", pos[0])
+	}
+	scfg, err := sf.config()
+	if err != nil {
+		return err
+	}
+	ecfg, cleanup, err := ef.config()
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	st, err := cluster.StartStandalone(*addr, *n, ecfg.Slots, ecfg.WorkDir, scfg, ecfg)
+	if err != nil {
+		return err
+	}
+	if err := st.WaitReady(30 * time.Second); err != nil {
+		st.Stop()
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "standalone cluster: scheduler on %s, %d executors with %d slots each\n", st.Scheduler.Addr(), *n, ecfg.Slots)
+	select {
+	case <-ctx.Done():
+	case err = <-st.Scheduler.Done():
+	}
+	st.Stop()
+	return err
+}
+
+// defaultSlots is the number of CPUs.
+func defaultSlots() int { return runtime.GOMAXPROCS(0) }

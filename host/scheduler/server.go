@@ -1,0 +1,272 @@
+package scheduler
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/arbalest/arbalest/host/catalog"
+	"github.com/arbalest/arbalest/host/engine"
+	"github.com/arbalest/arbalest/host/stages"
+	"github.com/arbalest/arbalest/substrait/clusterpb"
+	"github.com/arbalest/arbalest/substrait/logical"
+	"github.com/arbalest/arbalest/substrait/sql"
+)
+
+// Server serves the SchedulerService: executors register and report to
+// it, clients submit jobs and follow them.
+type Server struct {
+	clusterpb.UnimplementedSchedulerServiceServer
+	sched *Scheduler
+	infer catalog.Inferrer
+
+	mu       sync.Mutex
+	sessions map[string]*engine.Session
+	// seq numbers the statements saved per session.
+	seq map[string]int
+}
+
+// NewServer serves sched; infer reads the schema of tables that clients
+// create (CREATE EXTERNAL TABLE). With a store, the sessions saved in it
+// are rebuilt by replaying their statements.
+func NewServer(ctx context.Context, sched *Scheduler, infer catalog.Inferrer) (*Server, error) {
+	s := &Server{sched: sched, infer: infer, sessions: map[string]*engine.Session{}, seq: map[string]int{}}
+	if sched.cfg.Store == nil {
+		return s, nil
+	}
+	recs, err := sched.cfg.Store.List(ctx, "sessions/")
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range sortedKeys(recs) {
+		parts := strings.Split(k, "/")
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("state %s: not a session statement", k)
+		}
+		id, err := hex.DecodeString(parts[1])
+		if err != nil {
+			return nil, fmt.Errorf("state %s: %w", k, err)
+		}
+		n, err := strconv.Atoi(parts[2])
+		if err != nil {
+			return nil, fmt.Errorf("state %s: %w", k, err)
+		}
+		sess := s.Session(string(id))
+		if err := sess.Run(ctx, string(recs[k]), func(r *engine.Result) error { return nil }); err != nil {
+			// A table whose files are gone stays gone; the rest of the
+			// session is rebuilt.
+			sched.cfg.Logf("scheduler: replaying %q of session %q: %v", recs[k], id, err)
+		}
+		s.seq[string(id)] = max(s.seq[string(id)], n+1)
+	}
+	return s, nil
+}
+
+// remember saves a statement that changed a session.
+func (s *Server) remember(ctx context.Context, session, stmt string) error {
+	st := s.sched.cfg.Store
+	if st == nil {
+		return nil
+	}
+	s.mu.Lock()
+	n := s.seq[session]
+	s.seq[session] = n + 1
+	s.mu.Unlock()
+	return st.Put(ctx, fmt.Sprintf("sessions/%s/%010d", hex.EncodeToString([]byte(session)), n), []byte(stmt))
+}
+
+// Register adds the service to a gRPC server.
+func (s *Server) Register(g *grpc.Server) { clusterpb.RegisterSchedulerServiceServer(g, s) }
+
+// ServerOptions are the gRPC options of the scheduler's server (raised
+// message limits).
+func ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg)}
+}
+
+// Session returns the session with the given id, creating it.
+func (s *Server) Session(id string) *engine.Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss, ok := s.sessions[id]; ok {
+		return ss
+	}
+	ss := engine.NewSession(catalog.New(s.infer), &clusterExec{s.sched}, engine.ExecOptions{})
+	s.sessions[id] = ss
+	return ss
+}
+
+func (s *Server) RegisterExecutor(_ context.Context, req *clusterpb.RegisterExecutorRequest) (*clusterpb.RegisterExecutorResponse, error) {
+	if err := s.sched.Register(req.GetExecutor()); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return &clusterpb.RegisterExecutorResponse{SchedulerId: s.sched.ID(), HeartbeatIntervalMs: uint32(s.sched.cfg.HeartbeatInterval.Milliseconds())}, nil
+}
+
+func (s *Server) Heartbeat(_ context.Context, req *clusterpb.HeartbeatRequest) (*clusterpb.HeartbeatResponse, error) {
+	return s.sched.Heartbeat(req)
+}
+
+func (s *Server) UpdateTaskStatus(_ context.Context, req *clusterpb.UpdateTaskStatusRequest) (*clusterpb.UpdateTaskStatusResponse, error) {
+	s.sched.Update(req.GetExecutorId(), req.GetStatuses())
+	return &clusterpb.UpdateTaskStatusResponse{}, nil
+}
+
+func (s *Server) SubmitJob(ctx context.Context, req *clusterpb.SubmitJobRequest) (*clusterpb.SubmitJobResponse, error) {
+	id, err := s.submit(ctx, req)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return &clusterpb.SubmitJobResponse{JobId: id}, nil
+}
+
+// submit plans a request: a query becomes a job; any other statement runs
+// here and becomes a finished job with its result inline.
+func (s *Server) submit(ctx context.Context, req *clusterpb.SubmitJobRequest) (string, error) {
+	sess := s.Session(req.GetSessionId())
+	var plan logical.Plan
+	query := "Substrait plan"
+	switch q := req.GetQuery().(type) {
+	case *clusterpb.SubmitJobRequest_Sql:
+		query = q.Sql
+		stmts, err := sql.Parse(q.Sql)
+		if err != nil {
+			return "", err
+		}
+		if len(stmts) != 1 {
+			return "", fmt.Errorf("submit one statement at a time (got %d)", len(stmts))
+		}
+		p, res, err := sess.Prepare(ctx, stmts[0])
+		if err != nil {
+			return "", err
+		}
+		if p == nil {
+			if res.Changed {
+				if err := s.remember(ctx, req.GetSessionId(), q.Sql); err != nil {
+					res.Stream.Close()
+					return "", fmt.Errorf("saving the statement: %w", err)
+				}
+			}
+			inline, err := streamBytes(ctx, res.Stream)
+			return s.sched.AddFinished(req.GetSessionId(), query, inline, err), nil
+		}
+		plan = p
+	case *clusterpb.SubmitJobRequest_Substrait:
+		p, err := sess.PlanSubstrait(q.Substrait)
+		if err != nil {
+			return "", err
+		}
+		plan = p
+	default:
+		return "", errors.New("submit: neither SQL nor a Substrait plan")
+	}
+	job, err := stages.Plan(plan, s.sched.StageConfig(req.GetSettings()))
+	if err != nil {
+		return "", err
+	}
+	return s.sched.Submit(job, req.GetSessionId(), query, req.GetSettings())
+}
+
+func (s *Server) GetJob(_ context.Context, req *clusterpb.GetJobRequest) (*clusterpb.GetJobResponse, error) {
+	st, _, err := s.sched.Status(req.GetJobId())
+	if err != nil {
+		return nil, status.Error(codes.NotFound, err.Error())
+	}
+	return &clusterpb.GetJobResponse{Status: st}, nil
+}
+
+func (s *Server) WatchJob(req *clusterpb.WatchJobRequest, stream grpc.ServerStreamingServer[clusterpb.WatchJobResponse]) error {
+	ctx := stream.Context()
+	for {
+		st, changed, err := s.sched.Status(req.GetJobId())
+		if err != nil {
+			return status.Error(codes.NotFound, err.Error())
+		}
+		if err := stream.Send(&clusterpb.WatchJobResponse{Status: st}); err != nil {
+			return err
+		}
+		switch st.GetState() {
+		case clusterpb.JobState_JOB_STATE_SUCCEEDED, clusterpb.JobState_JOB_STATE_FAILED, clusterpb.JobState_JOB_STATE_CANCELLED:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		}
+	}
+}
+
+func (s *Server) CancelJob(_ context.Context, req *clusterpb.CancelJobRequest) (*clusterpb.CancelJobResponse, error) {
+	if err := s.sched.Cancel(req.GetJobId()); err != nil {
+		return nil, status.Error(codes.NotFound, err.Error())
+	}
+	return &clusterpb.CancelJobResponse{}, nil
+}
+
+func (s *Server) RemoveJobData(_ context.Context, req *clusterpb.RemoveJobDataRequest) (*clusterpb.RemoveJobDataResponse, error) {
+	if err := s.sched.RemoveResults(req.GetJobId()); err != nil {
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
+	}
+	return &clusterpb.RemoveJobDataResponse{}, nil
+}
+
+// streamBytes drains a statement's result into an Arrow IPC stream.
+func streamBytes(ctx context.Context, st engine.Stream) ([]byte, error) {
+	defer st.Close()
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(st.Schema()), ipc.WithAllocator(memory.DefaultAllocator))
+	for {
+		b, err := st.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := w.Write(b); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// schemaBytes is an Arrow schema as an IPC schema message.
+func schemaBytes(s *arrow.Schema) []byte {
+	return flight.SerializeSchema(s, memory.DefaultAllocator)
+}
+
+// clusterExec is the sessions' executor on the scheduler: EXPLAIN shows
+// the stage plan.
+type clusterExec struct{ s *Scheduler }
+
+func (c *clusterExec) Execute(context.Context, logical.Plan, engine.ExecOptions) (engine.Stream, error) {
+	return nil, errors.New("not supported: EXPLAIN ANALYZE on a cluster")
+}
+
+func (c *clusterExec) ExplainPhysical(p logical.Plan, _ engine.ExecOptions) (string, error) {
+	job, err := stages.Plan(p, c.s.StageConfig(nil))
+	if err != nil {
+		return "", err
+	}
+	return job.String(), nil
+}
+
+func (c *clusterExec) Analyze(engine.Stream) string { return "" }

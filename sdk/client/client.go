@@ -1,0 +1,396 @@
+// Package client is the Go client of an Arbalest cluster: it submits SQL
+// or Substrait plans to the scheduler, follows the job, and streams the
+// result from the executors with Arrow Flight.
+//
+//	c, err := client.Dial(ctx, "127.0.0.1:50050")
+//	res, err := c.SQL(ctx, "SELECT count(*) FROM lineitem")
+//	defer res.Close()
+//	for res.Next() { rec := res.RecordBatch(); ... }
+//	if err := res.Err(); err != nil { ... }
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/arbalest/arbalest/substrait/clusterpb"
+)
+
+const maxMsg = 256 << 20
+
+// Client talks to one scheduler.
+type Client struct {
+	conn    *grpc.ClientConn
+	sched   clusterpb.SchedulerServiceClient
+	session string
+	opts    []grpc.DialOption
+	alloc   memory.Allocator
+
+	mu      sync.Mutex
+	flights map[string]flight.Client
+}
+
+// Option configures a client.
+type Option func(*Client)
+
+// WithSession names the client's session. Tables, views and settings
+// belong to a session; clients that give the same id share them. By
+// default every client has a session of its own.
+func WithSession(id string) Option { return func(c *Client) { c.session = id } }
+
+// WithDialOptions adds gRPC dial options (credentials, interceptors).
+func WithDialOptions(o ...grpc.DialOption) Option {
+	return func(c *Client) { c.opts = append(c.opts, o...) }
+}
+
+// WithAllocator sets the allocator of the result batches.
+func WithAllocator(a memory.Allocator) Option { return func(c *Client) { c.alloc = a } }
+
+// Dial connects to the scheduler at addr (host:port). The connection is
+// made lazily; the first call reports an unreachable scheduler.
+func Dial(_ context.Context, addr string, opts ...Option) (*Client, error) {
+	c := &Client{flights: map[string]flight.Client{}, alloc: memory.DefaultAllocator, session: newSessionID()}
+	for _, o := range opts {
+		o(c)
+	}
+	dial := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
+	}, c.opts...)
+	conn, err := grpc.NewClient(addr, dial...)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler %s: %w", addr, err)
+	}
+	c.conn, c.sched = conn, clusterpb.NewSchedulerServiceClient(conn)
+	return c, nil
+}
+
+// Close closes the connections.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.flights {
+		f.Close()
+	}
+	c.flights = map[string]flight.Client{}
+	return c.conn.Close()
+}
+
+func newSessionID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "s-" + hex.EncodeToString(b[:])
+}
+
+// Session is the client's session id.
+func (c *Client) Session() string { return c.session }
+
+// SQL runs one statement and returns its result.
+func (c *Client) SQL(ctx context.Context, query string) (*Result, error) {
+	return c.run(ctx, &clusterpb.SubmitJobRequest{Query: &clusterpb.SubmitJobRequest_Sql{Sql: query}})
+}
+
+// Substrait runs a Substrait plan (binary protobuf or JSON).
+func (c *Client) Substrait(ctx context.Context, plan []byte) (*Result, error) {
+	return c.run(ctx, &clusterpb.SubmitJobRequest{Query: &clusterpb.SubmitJobRequest_Substrait{Substrait: plan}})
+}
+
+// Submit starts a job without waiting for it.
+func (c *Client) Submit(ctx context.Context, req *clusterpb.SubmitJobRequest) (string, error) {
+	if req.GetSessionId() == "" {
+		req.SessionId = c.session
+	}
+	resp, err := c.sched.SubmitJob(ctx, req)
+	if err != nil {
+		return "", statusError(err)
+	}
+	return resp.GetJobId(), nil
+}
+
+// Wait follows a job until it ends and returns its last status. progress,
+// when not nil, sees every status on the way.
+func (c *Client) Wait(ctx context.Context, jobID string, progress func(*clusterpb.JobStatus)) (*clusterpb.JobStatus, error) {
+	stream, err := c.sched.WatchJob(ctx, &clusterpb.WatchJobRequest{JobId: jobID})
+	if err != nil {
+		return nil, statusError(err)
+	}
+	var last *clusterpb.JobStatus
+	for {
+		m, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, statusError(err)
+		}
+		last = m.GetStatus()
+		if progress != nil {
+			progress(last)
+		}
+	}
+	if last == nil {
+		return nil, fmt.Errorf("job %s: the scheduler sent no status", jobID)
+	}
+	return last, nil
+}
+
+// Cancel cancels a job.
+func (c *Client) Cancel(ctx context.Context, jobID string) error {
+	_, err := c.sched.CancelJob(ctx, &clusterpb.CancelJobRequest{JobId: jobID})
+	return statusError(err)
+}
+
+func (c *Client) run(ctx context.Context, req *clusterpb.SubmitJobRequest) (*Result, error) {
+	id, err := c.Submit(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.Wait(ctx, id, nil)
+	if err != nil {
+		if ctx.Err() != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), timeoutCancel)
+			_ = c.Cancel(cctx, id)
+			cancel()
+		}
+		return nil, err
+	}
+	return c.Open(ctx, st)
+}
+
+// Open reads the result of a finished job.
+func (c *Client) Open(ctx context.Context, st *clusterpb.JobStatus) (*Result, error) {
+	switch st.GetState() {
+	case clusterpb.JobState_JOB_STATE_SUCCEEDED:
+	case clusterpb.JobState_JOB_STATE_FAILED:
+		return nil, &JobError{JobID: st.GetJobId(), Message: st.GetError()}
+	default:
+		return nil, &JobError{JobID: st.GetJobId(), Message: "job " + st.GetState().String()}
+	}
+	r := &Result{c: c, ctx: ctx, status: st}
+	if inline := st.GetInlineResult(); len(inline) > 0 {
+		rd, err := ipc.NewReader(bytes.NewReader(inline), ipc.WithAllocator(c.alloc))
+		if err != nil {
+			return nil, fmt.Errorf("job %s: reading its result: %w", st.GetJobId(), err)
+		}
+		r.schema, r.cur = rd.Schema(), rd
+		r.Statement = true
+		return r, nil
+	}
+	if len(st.GetSchema()) == 0 {
+		return nil, fmt.Errorf("job %s: no result schema", st.GetJobId())
+	}
+	schema, err := flight.DeserializeSchema(st.GetSchema(), c.alloc)
+	if err != nil {
+		return nil, fmt.Errorf("job %s: result schema: %w", st.GetJobId(), err)
+	}
+	r.schema, r.parts = schema, st.GetResults()
+	return r, nil
+}
+
+func (c *Client) flight(addr string) (flight.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.flights[addr]; ok {
+		return f, nil
+	}
+	dial := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg)),
+	}, c.opts...)
+	f, err := flight.NewClientWithMiddleware(addr, nil, nil, dial...)
+	if err != nil {
+		return nil, err
+	}
+	c.flights[addr] = f
+	return f, nil
+}
+
+// JobError is a job that failed or was cancelled.
+type JobError struct {
+	JobID   string
+	Message string
+}
+
+func (e *JobError) Error() string { return e.Message }
+
+// Result streams a job's result. It implements array.RecordReader (Next,
+// RecordBatch, Err) and a context-aware NextBatch.
+type Result struct {
+	c      *Client
+	ctx    context.Context
+	status *clusterpb.JobStatus
+	schema *arrow.Schema
+	parts  []*clusterpb.ResultPartition
+	next   int
+	cur    recordSource
+	stream flight.FlightService_DoGetClient
+	cancel context.CancelFunc
+	rec    arrow.RecordBatch
+	err    error
+	closed bool
+	refs   int64
+	// Statement is true when the result is a statement's (not a query's).
+	Statement bool
+}
+
+type recordSource interface {
+	Next() bool
+	RecordBatch() arrow.RecordBatch
+	Err() error
+	Release()
+}
+
+// JobID is the job's id.
+func (r *Result) JobID() string { return r.status.GetJobId() }
+
+// Schema is the result schema.
+func (r *Result) Schema() *arrow.Schema { return r.schema }
+
+// Rows is the number of rows, when the scheduler knows it (-1 otherwise).
+func (r *Result) Rows() int64 {
+	if r.Statement {
+		return -1
+	}
+	var n int64
+	for _, p := range r.parts {
+		n += int64(p.GetRows())
+	}
+	return n
+}
+
+// Next advances to the next batch (array.RecordReader).
+func (r *Result) Next() bool {
+	b, err := r.NextBatch(r.ctx)
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			r.err = err
+		}
+		return false
+	}
+	r.rec = b
+	return true
+}
+
+// RecordBatch is the current batch, valid until the next call to Next.
+func (r *Result) RecordBatch() arrow.RecordBatch { return r.rec }
+
+// Record is RecordBatch (older array.RecordReader name).
+func (r *Result) Record() arrow.RecordBatch { return r.rec }
+
+// Err is the error that ended Next, if any.
+func (r *Result) Err() error { return r.err }
+
+// Retain and Release count references (array.RecordReader); the last
+// Release closes the result.
+func (r *Result) Retain() { r.refs++ }
+
+// Release drops a reference.
+func (r *Result) Release() {
+	r.refs--
+	if r.refs < 0 {
+		r.Close()
+	}
+}
+
+// NextBatch returns the next batch (valid until the next call) or io.EOF.
+func (r *Result) NextBatch(ctx context.Context) (arrow.RecordBatch, error) {
+	for {
+		if r.closed {
+			return nil, io.EOF
+		}
+		if r.cur != nil {
+			if r.cur.Next() {
+				return r.cur.RecordBatch(), nil
+			}
+			err := r.cur.Err()
+			r.closeCurrent()
+			if err != nil {
+				return nil, fmt.Errorf("job %s: reading result partition %d: %w", r.JobID(), r.next-1, err)
+			}
+			if r.Statement {
+				return nil, io.EOF
+			}
+			continue
+		}
+		if r.next >= len(r.parts) {
+			return nil, io.EOF
+		}
+		p := r.parts[r.next]
+		r.next++
+		if p.GetRows() == 0 {
+			continue
+		}
+		if err := r.open(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (r *Result) open(ctx context.Context, p *clusterpb.ResultPartition) error {
+	f, err := r.c.flight(p.GetFlightAddress())
+	if err != nil {
+		return fmt.Errorf("job %s: result partition %d at %s: %w", r.JobID(), r.next-1, p.GetFlightAddress(), err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	stream, err := f.DoGet(sctx, &flight.Ticket{Ticket: p.GetTicket()})
+	if err != nil {
+		cancel()
+		return fmt.Errorf("job %s: result partition %d at %s: %w", r.JobID(), r.next-1, p.GetFlightAddress(), err)
+	}
+	rd, err := flight.NewRecordReader(stream, ipc.WithAllocator(r.c.alloc))
+	if err != nil {
+		cancel()
+		return fmt.Errorf("job %s: result partition %d at %s: %w", r.JobID(), r.next-1, p.GetFlightAddress(), err)
+	}
+	if !rd.Schema().Equal(r.schema) {
+		rd.Release()
+		cancel()
+		return fmt.Errorf("job %s: result partition %d has schema %s, want %s", r.JobID(), r.next-1, rd.Schema(), r.schema)
+	}
+	r.cur, r.cancel = rd, cancel
+	return nil
+}
+
+func (r *Result) closeCurrent() {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if r.cancel != nil {
+		r.cancel()
+		r.cancel = nil
+	}
+}
+
+// Close stops reading and removes the job's result files from the
+// cluster.
+func (r *Result) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	r.closeCurrent()
+	if r.Statement {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeoutCancel)
+	defer cancel()
+	_, err := r.c.sched.RemoveJobData(ctx, &clusterpb.RemoveJobDataRequest{JobId: r.JobID()})
+	return statusError(err)
+}
