@@ -20,7 +20,7 @@ PY_PACKAGES := pyarrow==26.0.1 duckdb==1.4.2 datafusion==55.0.0 tpchgen-cli==4.0
 
 export ARBALEST_VENV := $(abspath $(VENV))
 
-.PHONY: all build setup demo test test-go conformance-report test-tpch bench proto clean fmt vet
+.PHONY: all build setup demo test test-go conformance-report test-tpch test-cluster etcd bench proto clean fmt vet
 
 all: build
 
@@ -41,7 +41,7 @@ $(DATA)/sf%/.done: | setup build
 demo: setup build $(DATA)/sf$(SF)/.done
 	$(BIN) tpch run --data $(DATA)/sf$(SF) --verify
 
-test: setup build test-go conformance-report test-tpch
+test: setup build test-go conformance-report test-tpch test-cluster
 
 test-go:
 	$(GO) vet ./...
@@ -60,6 +60,23 @@ test-tpch: $(DATA)/sf0.1/.done
 		$(MAKE) --no-print-directory $(DATA)/sf1/.done && \
 		$(BIN) tpch run --data $(DATA)/sf1 --verify --answers $(SHARED_TPCH)/answers-sf1; \
 	else echo "skipping SF 1 official answers: $(SHARED_TPCH) not present"; fi
+
+# The cluster suite: a scheduler and executor processes on loopback running
+# TPC-H SF 0.1 (verified against DuckDB) through executor kills, scheduler
+# restarts (state in a directory and in a real etcd server), cancels and
+# concurrent clients.
+test-cluster: setup build etcd $(DATA)/sf0.1/.done
+	ARBALEST_BIN=$(abspath $(BIN)) ARBALEST_TPCH_SF01=$(abspath $(DATA)/sf0.1) \
+	ARBALEST_PYTHON=$(abspath $(VPY)) ARBALEST_ETCD_BIN=$$(command -v etcd) \
+	$(GO) test -count=1 -timeout 20m -v ./conformance/cluster/ > $(DATA)/cluster-test.log 2>&1; rc=$$?; \
+	if [ $$rc = 0 ]; then grep -E '^(--- |ok)|survived' $(DATA)/cluster-test.log; else cat $(DATA)/cluster-test.log; fi; exit $$rc
+
+# etcd for the scheduler's state-store tests (Debian's etcd-server).
+etcd:
+	@command -v etcd >/dev/null || { \
+		[ "$$(id -u)" = 0 ] || { echo "etcd is missing: install Debian's etcd-server (apt-get install etcd-server)"; exit 1; }; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q etcd-server >/dev/null || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q etcd-server >/dev/null; }; }
 
 bench: setup build $(DATA)/sf$(BENCH_SF)/.done
 	$(VPY) -m pip install --quiet --disable-pip-version-check matplotlib==3.11.2

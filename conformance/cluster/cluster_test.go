@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,6 +91,20 @@ func (l *lockedBuffer) String() string {
 // its first submatch returned.
 func start(t *testing.T, e env, name string, ready *regexp.Regexp, args ...string) (*proc, string) {
 	t.Helper()
+	p, v, err := startProc(e, name, ready, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.kill() })
+	return p, v
+}
+
+func tryStart(e env, name string, ready *regexp.Regexp, args ...string) (*proc, error) {
+	p, _, err := startProc(e, name, ready, args...)
+	return p, err
+}
+
+func startProc(e env, name string, ready *regexp.Regexp, args ...string) (*proc, string, error) {
 	cmd := exec.Command(e.bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	pr, pw := io.Pipe()
@@ -97,14 +112,13 @@ func start(t *testing.T, e env, name string, ready *regexp.Regexp, args ...strin
 	cmd.Stdout = p.out
 	cmd.Stderr = io.MultiWriter(p.out, pw)
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", name, err)
+		return nil, "", fmt.Errorf("starting %s: %v", name, err)
 	}
 	go func() {
 		cmd.Wait()
 		pw.Close()
 		close(p.done)
 	}()
-	t.Cleanup(func() { p.kill() })
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -119,13 +133,13 @@ func start(t *testing.T, e env, name string, ready *regexp.Regexp, args ...strin
 	}()
 	select {
 	case v := <-found:
-		return p, v
+		return p, v, nil
 	case <-p.done:
-		t.Fatalf("%s exited before it was ready:\n%s", name, p.out.String())
+		return nil, "", fmt.Errorf("%s exited before it was ready:\n%s", name, p.out.String())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("%s not ready after 30s:\n%s", name, p.out.String())
+		p.kill()
+		return nil, "", fmt.Errorf("%s not ready after 30s:\n%s", name, p.out.String())
 	}
-	return nil, ""
 }
 
 func (p *proc) kill() {
@@ -137,20 +151,21 @@ func (p *proc) kill() {
 
 // testCluster is a scheduler and executors, each its own process.
 type testCluster struct {
-	t     *testing.T
-	e     env
-	addr  string
-	sched *proc
-	execs []*proc
-	dirs  []string
-	n     int
+	t         *testing.T
+	e         env
+	addr      string
+	schedArgs []string
+	sched     *proc
+	execs     []*proc
+	dirs      []string
+	n         int
 }
 
-func newCluster(t *testing.T, e env, executors, slots int) *testCluster {
+func newCluster(t *testing.T, e env, executors, slots int, schedArgs ...string) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, e: e}
-	c.sched, c.addr = start(t, e, "scheduler", regexp.MustCompile(`scheduler serving on (\S+)`),
-		"scheduler", "--addr", "127.0.0.1:0", "--heartbeat", "250ms", "--executor-timeout", "2s", "--partitions", "4")
+	c := &testCluster{t: t, e: e, addr: freeAddr(t)}
+	c.schedArgs = append([]string{"scheduler", "--addr", c.addr, "--heartbeat", "250ms", "--executor-timeout", "2s", "--partitions", "4"}, schedArgs...)
+	c.sched, _ = start(t, e, "scheduler", regexp.MustCompile(`scheduler serving on (\S+)`), c.schedArgs...)
 	for i := 0; i < executors; i++ {
 		c.addExecutor(slots)
 	}
@@ -170,6 +185,39 @@ func newCluster(t *testing.T, e env, executors, slots int) *testCluster {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return c
+}
+
+// freeAddr is a loopback address with a port nobody listens on (the
+// scheduler keeps its address across restarts).
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// restartScheduler kills the scheduler and starts it again on the same
+// address with the same flags.
+func (c *testCluster) restartScheduler() {
+	c.t.Helper()
+	c.sched.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.sched.done
+	old := c.sched.out.String()
+	var err error
+	for i := 0; i < 50; i++ { // the port may linger for a moment
+		c.sched, err = tryStart(c.e, "scheduler", regexp.MustCompile(`scheduler serving on (\S+)`), c.schedArgs...)
+		if err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		c.t.Fatalf("restarting the scheduler: %v", err)
+	}
+	c.t.Cleanup(func() { c.sched.kill() })
+	c.sched.out.Write([]byte("--- (before the restart)\n" + tail(old, 3000) + "--- (restarted)\n"))
 }
 
 func (c *testCluster) addExecutor(slots int) *proc {
@@ -377,4 +425,62 @@ func TestConcurrentClients(t *testing.T) {
 		t.Error(err)
 	}
 	c.waitNoFiles(15 * time.Second)
+}
+
+// testRestart kills the scheduler while queries run and starts it again
+// with the same state: every query still gives the right answer, and at
+// least one job was resumed by the new scheduler (not only resubmitted).
+func testRestart(t *testing.T, e env, schedArgs ...string) {
+	want := duckdb(t, e)
+	c := newCluster(t, e, 3, 2, schedArgs...)
+	r, done := c.runner()
+	defer done()
+	ctx := context.Background()
+	if err := tpch.Register(ctx, r, e.data); err != nil {
+		t.Fatal(err)
+	}
+	for i, q := range []int{9, 21, 18, 13, 2} {
+		resc := make(chan *tpch.Result, 1)
+		go func() { resc <- tpch.Run(ctx, r, q) }()
+		time.Sleep(time.Duration(100+60*i) * time.Millisecond)
+		c.restartScheduler()
+		select {
+		case res := <-resc:
+			c.check(q, res, want)
+			t.Logf("q%02d survived a scheduler restart: %d rows in %s", q, len(res.Rows), res.Elapsed.Round(time.Millisecond))
+		case <-time.After(3 * time.Minute):
+			t.Fatalf("q%02d did not end within 3 minutes after the scheduler restarted\n%s", q, c.logs())
+		}
+	}
+	// The tables survived the restarts too (the session was replayed).
+	res := tpch.Run(ctx, r, 6)
+	c.check(6, res, want)
+	if !strings.Contains(c.sched.out.String(), "resumed") {
+		t.Errorf("no job was resumed by a restarted scheduler (the kills came too late?)\n%s", c.logs())
+	}
+}
+
+// TestSchedulerRestart restarts a scheduler that keeps its state in a
+// directory.
+func TestSchedulerRestart(t *testing.T) {
+	e := needEnv(t)
+	testRestart(t, e, "--state", t.TempDir())
+}
+
+// TestSchedulerRestartEtcd restarts a scheduler that keeps its state in a
+// real etcd server ($ARBALEST_ETCD_BIN, started here on loopback).
+func TestSchedulerRestartEtcd(t *testing.T) {
+	e := needEnv(t)
+	bin := os.Getenv("ARBALEST_ETCD_BIN")
+	if bin == "" {
+		t.Skip("set ARBALEST_ETCD_BIN to an etcd binary (make test does)")
+	}
+	client, peer := freeAddr(t), freeAddr(t)
+	p, _ := start(t, env{bin: bin}, "etcd", regexp.MustCompile(`(ready to serve client requests|serving client requests on|serving insecure client requests)`),
+		"--name", "arbalest-test", "--data-dir", t.TempDir(),
+		"--listen-client-urls", "http://"+client, "--advertise-client-urls", "http://"+client,
+		"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
+		"--initial-cluster", "arbalest-test=http://"+peer)
+	_ = p
+	testRestart(t, e, "--etcd", client)
 }

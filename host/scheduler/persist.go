@@ -27,6 +27,7 @@ import (
 
 type jobRecord struct {
 	ID             string            `json:"id"`
+	Request        string            `json:"request,omitempty"`
 	Session        string            `json:"session"`
 	Query          string            `json:"query"`
 	Settings       map[string]string `json:"settings,omitempty"`
@@ -59,7 +60,7 @@ type taskRecord struct {
 
 // record snapshots a job (under the scheduler's lock).
 func (j *job) record() (*jobRecord, error) {
-	r := &jobRecord{ID: j.id, Session: j.session, Query: j.query, Settings: j.settings, State: int32(j.state), Error: j.err,
+	r := &jobRecord{ID: j.id, Request: j.request, Session: j.session, Query: j.query, Settings: j.settings, State: int32(j.state), Error: j.err,
 		Created: j.created, Started: j.started, Ended: j.ended, Inline: j.inline, FetchFailures: j.fetchFailures, ResultsRemoved: j.resultsRemoved}
 	for _, st := range j.stages {
 		if st.fragment == nil {
@@ -87,7 +88,7 @@ func (j *job) record() (*jobRecord, error) {
 // restoreJob rebuilds a job from its record.
 func restoreJob(r *jobRecord) (*job, error) {
 	if len(r.Stages) == 0 {
-		j := &job{id: r.ID, session: r.Session, query: r.Query, settings: r.Settings, state: clusterpb.JobState(r.State), err: r.Error,
+		j := &job{id: r.ID, request: r.Request, session: r.Session, query: r.Query, settings: r.Settings, state: clusterpb.JobState(r.State), err: r.Error,
 			created: r.Created, started: r.Started, ended: r.Ended, inline: r.Inline, changed: make(chan struct{}), byID: map[int]*stage{},
 			resultsRemoved: true}
 		return j, nil
@@ -109,7 +110,7 @@ func restoreJob(r *jobRecord) (*job, error) {
 	if err != nil {
 		return nil, err
 	}
-	j.session, j.query, j.settings, j.state, j.err = r.Session, r.Query, r.Settings, clusterpb.JobState(r.State), r.Error
+	j.request, j.session, j.query, j.settings, j.state, j.err = r.Request, r.Session, r.Query, r.Settings, clusterpb.JobState(r.State), r.Error
 	j.started, j.ended, j.fetchFailures, j.resultsRemoved = r.Started, r.Ended, r.FetchFailures, r.ResultsRemoved
 	for i, sr := range r.Stages {
 		st := j.stages[i]

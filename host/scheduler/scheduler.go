@@ -560,14 +560,26 @@ func (s *Scheduler) forgetOldJobsLocked(now time.Time) {
 
 // ---- jobs ----
 
+// JobOfRequest returns the job a request id was given.
+func (s *Scheduler) JobOfRequest(rid string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, j := range s.order {
+		if j.request == rid {
+			return j.id, true
+		}
+	}
+	return "", false
+}
+
 // Submit starts a planned job and returns its id.
-func (s *Scheduler) Submit(plan *stages.Job, session, query string, settings map[string]string) (string, error) {
+func (s *Scheduler) Submit(plan *stages.Job, request, session, query string, settings map[string]string) (string, error) {
 	id := newID("job")
 	j, err := newJob(id, plan, time.Now())
 	if err != nil {
 		return "", err
 	}
-	j.session, j.query, j.settings = session, query, settings
+	j.request, j.session, j.query, j.settings = request, session, query, settings
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -587,9 +599,9 @@ func (s *Scheduler) Submit(plan *stages.Job, session, query string, settings map
 
 // AddFinished records a job that the scheduler completed by itself (a
 // statement with a small inline result).
-func (s *Scheduler) AddFinished(session, query string, inline []byte, jobErr error) string {
+func (s *Scheduler) AddFinished(request, session, query string, inline []byte, jobErr error) string {
 	now := time.Now()
-	j := &job{id: newID("job"), session: session, query: query, created: now, started: now, ended: now,
+	j := &job{id: newID("job"), request: request, session: session, query: query, created: now, started: now, ended: now,
 		state: clusterpb.JobState_JOB_STATE_SUCCEEDED, inline: inline, changed: make(chan struct{}), byID: map[int]*stage{}, resultsRemoved: true}
 	if jobErr != nil {
 		j.state, j.err = clusterpb.JobState_JOB_STATE_FAILED, jobErr.Error()
@@ -599,6 +611,9 @@ func (s *Scheduler) AddFinished(session, query string, inline []byte, jobErr err
 	s.order = append(s.order, j)
 	s.saveLocked(j)
 	s.mu.Unlock()
+	if s.persist != nil {
+		s.persist.sync()
+	}
 	return j.id
 }
 

@@ -38,6 +38,8 @@ type Server struct {
 	sessions map[string]*engine.Session
 	// seq numbers the statements saved per session.
 	seq map[string]int
+	// inflight serialises submissions per request id.
+	inflight map[string]*sync.Mutex
 }
 
 // NewServer serves sched; infer reads the schema of tables that clients
@@ -127,6 +129,15 @@ func (s *Server) UpdateTaskStatus(_ context.Context, req *clusterpb.UpdateTaskSt
 }
 
 func (s *Server) SubmitJob(ctx context.Context, req *clusterpb.SubmitJobRequest) (*clusterpb.SubmitJobResponse, error) {
+	if rid := req.GetRequestId(); rid != "" {
+		// One submission at a time per request id, so a retry that races
+		// the first attempt waits for it.
+		unlock := s.lockRequest(rid)
+		defer unlock()
+		if id, ok := s.sched.JobOfRequest(rid); ok {
+			return &clusterpb.SubmitJobResponse{JobId: id}, nil
+		}
+	}
 	id, err := s.submit(ctx, req)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
@@ -162,7 +173,7 @@ func (s *Server) submit(ctx context.Context, req *clusterpb.SubmitJobRequest) (s
 				}
 			}
 			inline, err := streamBytes(ctx, res.Stream)
-			return s.sched.AddFinished(req.GetSessionId(), query, inline, err), nil
+			return s.sched.AddFinished(req.GetRequestId(), req.GetSessionId(), query, inline, err), nil
 		}
 		plan = p
 	case *clusterpb.SubmitJobRequest_Substrait:
@@ -178,7 +189,28 @@ func (s *Server) submit(ctx context.Context, req *clusterpb.SubmitJobRequest) (s
 	if err != nil {
 		return "", err
 	}
-	return s.sched.Submit(job, req.GetSessionId(), query, req.GetSettings())
+	return s.sched.Submit(job, req.GetRequestId(), req.GetSessionId(), query, req.GetSettings())
+}
+
+// lockRequest serialises submissions with the same request id.
+func (s *Server) lockRequest(rid string) func() {
+	s.mu.Lock()
+	if s.inflight == nil {
+		s.inflight = map[string]*sync.Mutex{}
+	}
+	m, ok := s.inflight[rid]
+	if !ok {
+		m = &sync.Mutex{}
+		s.inflight[rid] = m
+	}
+	s.mu.Unlock()
+	m.Lock()
+	return func() {
+		m.Unlock()
+		s.mu.Lock()
+		delete(s.inflight, rid)
+		s.mu.Unlock()
+	}
 }
 
 func (s *Server) GetJob(_ context.Context, req *clusterpb.GetJobRequest) (*clusterpb.GetJobResponse, error) {

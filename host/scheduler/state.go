@@ -79,6 +79,7 @@ func (s *stage) runnable() bool {
 // job is one query.
 type job struct {
 	id       string
+	request  string // the client's request id (idempotent submission)
 	session  string
 	query    string // SQL text or "substrait plan", for display
 	state    clusterpb.JobState

@@ -18,13 +18,16 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/arbalest/arbalest/substrait/clusterpb"
 )
@@ -108,24 +111,92 @@ func (c *Client) Substrait(ctx context.Context, plan []byte) (*Result, error) {
 	return c.run(ctx, &clusterpb.SubmitJobRequest{Query: &clusterpb.SubmitJobRequest_Substrait{Substrait: plan}})
 }
 
-// Submit starts a job without waiting for it.
+// Submit starts a job without waiting for it. It gives the request an id
+// (unless it has one) and retries while the scheduler is unreachable, for
+// up to ReconnectWindow: the id makes the retries safe.
 func (c *Client) Submit(ctx context.Context, req *clusterpb.SubmitJobRequest) (string, error) {
 	if req.GetSessionId() == "" {
 		req.SessionId = c.session
 	}
-	resp, err := c.sched.SubmitJob(ctx, req)
-	if err != nil {
-		return "", statusError(err)
+	if req.GetRequestId() == "" {
+		req.RequestId = newRequestID()
 	}
-	return resp.GetJobId(), nil
+	var lostSince time.Time
+	backoff := 100 * time.Millisecond
+	for {
+		resp, err := c.sched.SubmitJob(ctx, req)
+		if err == nil {
+			return resp.GetJobId(), nil
+		}
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if status.Code(err) != codes.Unavailable {
+			return "", statusError(err)
+		}
+		if lostSince.IsZero() {
+			lostSince = time.Now()
+		}
+		if time.Since(lostSince) > ReconnectWindow {
+			return "", statusError(err)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Wait follows a job until it ends and returns its last status. progress,
-// when not nil, sees every status on the way.
+// when not nil, sees every status on the way. If the scheduler goes away
+// (a restart), Wait keeps asking for up to ReconnectWindow: a scheduler
+// with a state store carries on with the job.
 func (c *Client) Wait(ctx context.Context, jobID string, progress func(*clusterpb.JobStatus)) (*clusterpb.JobStatus, error) {
+	var lostSince time.Time
+	backoff := 100 * time.Millisecond
+	for {
+		st, err := c.watch(ctx, jobID, progress)
+		if err == nil {
+			return st, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if code := status.Code(err); code != codes.Unavailable && code != codes.Canceled {
+			return nil, statusError(err)
+		}
+		if lostSince.IsZero() {
+			lostSince = time.Now()
+		}
+		if time.Since(lostSince) > ReconnectWindow {
+			return nil, fmt.Errorf("job %s: lost the scheduler for %s: %w", jobID, ReconnectWindow, statusError(err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// ReconnectWindow is how long Wait keeps trying to reach a scheduler that
+// went away.
+var ReconnectWindow = 2 * time.Minute
+
+// watch streams a job's statuses until it ends.
+func (c *Client) watch(ctx context.Context, jobID string, progress func(*clusterpb.JobStatus)) (*clusterpb.JobStatus, error) {
 	stream, err := c.sched.WatchJob(ctx, &clusterpb.WatchJobRequest{JobId: jobID})
 	if err != nil {
-		return nil, statusError(err)
+		return nil, err
 	}
 	var last *clusterpb.JobStatus
 	for {
@@ -134,10 +205,7 @@ func (c *Client) Wait(ctx context.Context, jobID string, progress func(*clusterp
 			break
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, statusError(err)
+			return nil, err
 		}
 		last = m.GetStatus()
 		if progress != nil {
@@ -147,7 +215,11 @@ func (c *Client) Wait(ctx context.Context, jobID string, progress func(*clusterp
 	if last == nil {
 		return nil, fmt.Errorf("job %s: the scheduler sent no status", jobID)
 	}
-	return last, nil
+	switch last.GetState() {
+	case clusterpb.JobState_JOB_STATE_SUCCEEDED, clusterpb.JobState_JOB_STATE_FAILED, clusterpb.JobState_JOB_STATE_CANCELLED:
+		return last, nil
+	}
+	return nil, status.Error(codes.Unavailable, "the job's status stream ended early")
 }
 
 // Cancel cancels a job.

@@ -1536,7 +1536,11 @@ type SubmitJobRequest struct {
 	// session_id scopes tables and settings; empty uses the default session.
 	SessionId string `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// settings for this job (partitions, memory_limit, ...).
-	Settings      map[string]string `protobuf:"bytes,4,rep,name=settings,proto3" json:"settings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Settings map[string]string `protobuf:"bytes,4,rep,name=settings,proto3" json:"settings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// request_id, chosen by the client, makes the submission idempotent: a
+	// retry with the same id (after a lost answer or a scheduler restart)
+	// gets the job of the first submission instead of a second job.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1608,6 +1612,13 @@ func (x *SubmitJobRequest) GetSettings() map[string]string {
 		return x.Settings
 	}
 	return nil
+}
+
+func (x *SubmitJobRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type isSubmitJobRequest_Query interface {
@@ -2205,13 +2216,15 @@ const file_arbalest_cluster_v1_cluster_proto_rawDesc = "" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12;\n" +
 	"\bstatuses\x18\x02 \x03(\v2\x1f.arbalest.cluster.v1.TaskStatusR\bstatuses\"\x1a\n" +
-	"\x18UpdateTaskStatusResponse\"\xfc\x01\n" +
+	"\x18UpdateTaskStatusResponse\"\x9b\x02\n" +
 	"\x10SubmitJobRequest\x12\x12\n" +
 	"\x03sql\x18\x01 \x01(\tH\x00R\x03sql\x12\x1e\n" +
 	"\tsubstrait\x18\x02 \x01(\fH\x00R\tsubstrait\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x03 \x01(\tR\tsessionId\x12O\n" +
-	"\bsettings\x18\x04 \x03(\v23.arbalest.cluster.v1.SubmitJobRequest.SettingsEntryR\bsettings\x1a;\n" +
+	"\bsettings\x18\x04 \x03(\v23.arbalest.cluster.v1.SubmitJobRequest.SettingsEntryR\bsettings\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
