@@ -133,6 +133,7 @@ type Scheduler struct {
 	done    sync.WaitGroup
 	closed  bool
 	persist *persister
+	counts  counters
 }
 
 // New starts a scheduler's background loops (after loading the jobs of
@@ -405,6 +406,7 @@ func (s *Scheduler) loseExecutorLocked(id, why string) {
 	if e.conn != nil {
 		e.conn.Close()
 	}
+	s.counts.executorsLost.Add(1)
 	s.cfg.Logf("scheduler: executor %s lost: %s", id, why)
 	for _, j := range s.order {
 		if j.terminal() {
@@ -592,6 +594,7 @@ func (s *Scheduler) Submit(plan *stages.Job, request, session, query string, set
 	if s.persist != nil {
 		s.persist.sync()
 	}
+	s.counts.jobsSubmitted.Add(1)
 	s.cfg.Logf("scheduler: job %s submitted: %d stages", id, len(j.stages))
 	s.wake()
 	return id, nil
@@ -624,6 +627,14 @@ func (s *Scheduler) endJobLocked(j *job, state clusterpb.JobState, why string) {
 		return
 	}
 	j.state, j.err, j.ended = state, why, time.Now()
+	switch state {
+	case clusterpb.JobState_JOB_STATE_SUCCEEDED:
+		s.counts.jobsSucceeded.Add(1)
+	case clusterpb.JobState_JOB_STATE_FAILED:
+		s.counts.jobsFailed.Add(1)
+	case clusterpb.JobState_JOB_STATE_CANCELLED:
+		s.counts.jobsCancelled.Add(1)
+	}
 	if state != clusterpb.JobState_JOB_STATE_SUCCEEDED {
 		s.cfg.Logf("scheduler: job %s %s: %s", j.id, state, why)
 		s.cancelRunningLocked(j)
@@ -814,6 +825,7 @@ func (s *Scheduler) assign(now time.Time) []*launch {
 				}
 				t.attempt++
 				t.phase, t.executor, t.started = taskRunning, ex.meta.GetId(), now
+				s.counts.tasksLaunched.Add(1)
 				ex.used++
 				b := batches[ex.meta.GetId()]
 				if b == nil {
@@ -975,6 +987,7 @@ func (s *Scheduler) updateLocked(executorID string, st *clusterpb.TaskStatus) {
 			e.used--
 		}
 		t.phase, t.executor, t.outputs, t.metrics, t.ended = taskDone, executorID, st.GetOutputs(), st.GetMetrics(), time.Now()
+		s.counts.tasksSucceeded.Add(1)
 		sg.done++
 		if sg == j.final() && sg.complete() {
 			s.endJobLocked(j, clusterpb.JobState_JOB_STATE_SUCCEEDED, "")
@@ -985,7 +998,9 @@ func (s *Scheduler) updateLocked(executorID string, st *clusterpb.TaskStatus) {
 		if !current {
 			return
 		}
+		s.counts.tasksFailed.Add(1)
 		if ff := st.GetFetchFailure(); ff != nil {
+			s.counts.fetchFailures.Add(1)
 			s.resetTaskLocked(t)
 			if s.rerunMapLocked(j, ff) {
 				j.fetchFailures++
