@@ -11,8 +11,30 @@ import (
 	"github.com/arbalest/arbalest/cmd/arbalest/cluster"
 	"github.com/arbalest/arbalest/host/engine"
 	"github.com/arbalest/arbalest/host/scheduler"
+	"github.com/arbalest/arbalest/substrait/clusterpb"
 	"github.com/arbalest/arbalest/workers/go/executor"
 )
+
+// securityFlags are the cluster's authentication settings, shared by every
+// process and client of a cluster.
+type securityFlags struct {
+	token, cert, key, ca string
+}
+
+func (f *securityFlags) add(fs *flag.FlagSet) {
+	fs.StringVar(&f.token, "token", "", "bearer token required on (and sent with) every call; default $ARBALEST_TOKEN")
+	fs.StringVar(&f.cert, "tls-cert", "", "TLS certificate (PEM) of this process")
+	fs.StringVar(&f.key, "tls-key", "", "TLS private key (PEM) of this process")
+	fs.StringVar(&f.ca, "tls-ca", "", "CA (PEM) that signs the peers' certificates: servers then require client certificates (mutual TLS)")
+}
+
+func (f *securityFlags) security() clusterpb.Security {
+	tok := f.token
+	if tok == "" {
+		tok = os.Getenv("ARBALEST_TOKEN")
+	}
+	return clusterpb.Security{Token: tok, CertFile: f.cert, KeyFile: f.key, CAFile: f.ca}
+}
 
 // schedulerFlags are the scheduler's settings.
 type schedulerFlags struct {
@@ -25,6 +47,7 @@ type schedulerFlags struct {
 	taskAttempts  int
 	state         string
 	etcd          string
+	sec           securityFlags
 }
 
 func (f *schedulerFlags) add(fs *flag.FlagSet) {
@@ -37,6 +60,7 @@ func (f *schedulerFlags) add(fs *flag.FlagSet) {
 	fs.IntVar(&f.taskAttempts, "task-attempts", 4, "attempts of a task before its job fails")
 	fs.StringVar(&f.state, "state", "", "directory that keeps jobs and sessions across restarts (default: memory only)")
 	fs.StringVar(&f.etcd, "etcd", "", "etcd endpoints (comma-separated) that keep jobs and sessions across restarts")
+	f.sec.add(fs)
 }
 
 func (f *schedulerFlags) config() (scheduler.Config, error) {
@@ -47,7 +71,8 @@ func (f *schedulerFlags) config() (scheduler.Config, error) {
 		return scheduler.Config{}, fmt.Errorf("--task-attempts %d: at least 1", f.taskAttempts)
 	}
 	cfg := scheduler.Config{Partitions: f.partitions, HeartbeatInterval: f.heartbeat, ExecutorTimeout: f.executorLost,
-		BroadcastRows: f.broadcastRows, Compression: f.compression, JobTimeout: f.jobTimeout, TaskAttempts: f.taskAttempts}
+		BroadcastRows: f.broadcastRows, Compression: f.compression, JobTimeout: f.jobTimeout, TaskAttempts: f.taskAttempts,
+		Security: f.sec.security()}
 	switch {
 	case f.state != "" && f.etcd != "":
 		return cfg, fmt.Errorf("--state and --etcd: choose one")
@@ -139,6 +164,8 @@ func cmdExecutor(ctx context.Context, args []string) error {
 	var ef executorFlags
 	ef.add(fs, defaultSlots())
 	fs.StringVar(&ef.advertise, "advertise", "", "HOST:PORT others reach this executor at (default: --addr)")
+	var sec securityFlags
+	sec.add(fs)
 	if pos, err := parseFlags(fs, args); err != nil {
 		return exitError(2)
 	} else if len(pos) > 0 {
@@ -149,7 +176,7 @@ func cmdExecutor(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cleanup()
-	cfg.Scheduler, cfg.Listen = *sched, *addr
+	cfg.Scheduler, cfg.Listen, cfg.Security = *sched, *addr, sec.security()
 	e, err := executor.Start(cfg)
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ type sessionFlags struct {
 	memoryLimit string
 	partitions  int
 	connect     string
+	sec         securityFlags
 }
 
 func (f *sessionFlags) add(fs *flag.FlagSet) {
@@ -27,19 +28,23 @@ func (f *sessionFlags) add(fs *flag.FlagSet) {
 	fs.StringVar(&f.memoryLimit, "memory-limit", "", "memory limit for a query's operators, e.g. 2GB (default: none)")
 	fs.IntVar(&f.partitions, "partitions", 0, "target parallelism (default: number of CPUs)")
 	fs.StringVar(&f.connect, "connect", "", "run on the cluster whose scheduler is at HOST:PORT instead of in this process")
+	f.sec.add(fs)
 }
 
 // runner returns where statements run: this process, or the cluster of
 // --connect. close releases it.
 func (f *sessionFlags) runner(ctx context.Context) (r engine.Runner, close func(), err error) {
 	if f.connect == "" {
+		if f.sec != (securityFlags{}) {
+			return nil, nil, fmt.Errorf("--token and --tls-* go with --connect")
+		}
 		s, err := f.session(ctx)
 		return s, func() {}, err
 	}
 	if f.memoryLimit != "" || f.partitions != 0 {
 		return nil, nil, fmt.Errorf("--memory-limit and --partitions are settings of the cluster (the scheduler's and executors' flags)")
 	}
-	c, err := client.Dial(ctx, f.connect)
+	c, err := client.Dial(ctx, f.connect, client.WithSecurity(f.sec.security()))
 	if err != nil {
 		return nil, nil, err
 	}

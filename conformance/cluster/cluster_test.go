@@ -159,7 +159,11 @@ type testCluster struct {
 	execs     []*proc
 	dirs      []string
 	n         int
+	// execFlags are added to every executor's command line.
+	execFlags []string
 }
+
+var schedReady = regexp.MustCompile(`scheduler serving on (\S+)`)
 
 func newCluster(t *testing.T, e env, executors, slots int, schedArgs ...string) *testCluster {
 	t.Helper()
@@ -223,8 +227,8 @@ func (c *testCluster) restartScheduler() {
 func (c *testCluster) addExecutor(slots int) *proc {
 	dir := filepath.Join(c.t.TempDir(), fmt.Sprintf("executor-%d", c.n))
 	c.n++
-	p, _ := start(c.t, c.e, fmt.Sprintf("executor %d", c.n), regexp.MustCompile(`executor (\S+) serving on`),
-		"executor", "--scheduler", c.addr, "--addr", "127.0.0.1:0", "--slots", fmt.Sprint(slots), "--work-dir", dir)
+	args := append([]string{"executor", "--scheduler", c.addr, "--addr", "127.0.0.1:0", "--slots", fmt.Sprint(slots), "--work-dir", dir}, c.execFlags...)
+	p, _ := start(c.t, c.e, fmt.Sprintf("executor %d", c.n), regexp.MustCompile(`executor (\S+) serving on`), args...)
 	c.execs = append(c.execs, p)
 	c.dirs = append(c.dirs, dir)
 	return p

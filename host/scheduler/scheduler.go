@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/arbalest/arbalest/host/stages"
 	"github.com/arbalest/arbalest/substrait/clusterpb"
@@ -63,8 +62,9 @@ type Config struct {
 	Compression string
 	// Logf logs scheduler events; nil uses the standard logger.
 	Logf func(format string, args ...any)
-	// DialOptions are added to the connections to executors.
-	DialOptions []grpc.DialOption
+	// Security is how executors and clients authenticate (token, TLS); the
+	// scheduler's connections to executors use it too.
+	Security clusterpb.Security
 	// Store keeps jobs across restarts; nil keeps them in memory only.
 	// The scheduler closes it.
 	Store Store
@@ -248,10 +248,11 @@ func (s *Scheduler) Register(meta *clusterpb.ExecutorMetadata) error {
 		}
 		e.conn.Close()
 	}
-	opts := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
-	}, s.cfg.DialOptions...)
+	sec, err := s.cfg.Security.DialOptions()
+	if err != nil {
+		return err
+	}
+	opts := append([]grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg))}, sec...)
 	conn, err := grpc.NewClient(meta.GetGrpcAddress(), opts...)
 	if err != nil {
 		return fmt.Errorf("executor %s at %s: %w", meta.GetId(), meta.GetGrpcAddress(), err)

@@ -94,10 +94,14 @@ func (s *Server) remember(ctx context.Context, session, stmt string) error {
 // Register adds the service to a gRPC server.
 func (s *Server) Register(g *grpc.Server) { clusterpb.RegisterSchedulerServiceServer(g, s) }
 
-// ServerOptions are the gRPC options of the scheduler's server (raised
-// message limits).
-func ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg)}
+// ServerOptions are the gRPC options of the scheduler's server: raised
+// message limits and the security of sec.
+func ServerOptions(sec clusterpb.Security) ([]grpc.ServerOption, error) {
+	opts, err := sec.ServerOptions()
+	if err != nil {
+		return nil, err
+	}
+	return append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg)}, opts...), nil
 }
 
 // Session returns the session with the given id, creating it.

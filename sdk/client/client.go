@@ -26,7 +26,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/arbalest/arbalest/substrait/clusterpb"
@@ -36,11 +35,12 @@ const maxMsg = 256 << 20
 
 // Client talks to one scheduler.
 type Client struct {
-	conn    *grpc.ClientConn
-	sched   clusterpb.SchedulerServiceClient
-	session string
-	opts    []grpc.DialOption
-	alloc   memory.Allocator
+	conn     *grpc.ClientConn
+	sched    clusterpb.SchedulerServiceClient
+	session  string
+	opts     []grpc.DialOption
+	security clusterpb.Security
+	alloc    memory.Allocator
 
 	mu      sync.Mutex
 	flights map[string]flight.Client
@@ -59,6 +59,13 @@ func WithDialOptions(o ...grpc.DialOption) Option {
 	return func(c *Client) { c.opts = append(c.opts, o...) }
 }
 
+// WithSecurity authenticates the client to a cluster that requires a
+// token or TLS (see clusterpb.Security).
+func WithSecurity(sec clusterpb.Security) Option { return func(c *Client) { c.security = sec } }
+
+// WithToken is WithSecurity with only a bearer token.
+func WithToken(token string) Option { return func(c *Client) { c.security.Token = token } }
+
 // WithAllocator sets the allocator of the result batches.
 func WithAllocator(a memory.Allocator) Option { return func(c *Client) { c.alloc = a } }
 
@@ -69,8 +76,12 @@ func Dial(_ context.Context, addr string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	sec, err := c.security.DialOptions()
+	if err != nil {
+		return nil, err
+	}
+	c.opts = append(sec, c.opts...)
 	dial := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
 	}, c.opts...)
 	conn, err := grpc.NewClient(addr, dial...)
@@ -282,7 +293,6 @@ func (c *Client) flight(addr string) (flight.Client, error) {
 		return f, nil
 	}
 	dial := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg)),
 	}, c.opts...)
 	f, err := flight.NewClientWithMiddleware(addr, nil, nil, dial...)

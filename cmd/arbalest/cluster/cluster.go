@@ -47,7 +47,13 @@ func StartScheduler(addr string, cfg scheduler.Config) (*Scheduler, error) {
 		lis.Close()
 		return nil, err
 	}
-	s.grpc = grpc.NewServer(scheduler.ServerOptions()...)
+	opts, err := scheduler.ServerOptions(cfg.Security)
+	if err != nil {
+		sched.Close()
+		lis.Close()
+		return nil, err
+	}
+	s.grpc = grpc.NewServer(opts...)
 	s.Server.Register(s.grpc)
 	go func() {
 		err := s.grpc.Serve(lis)
@@ -101,6 +107,7 @@ func StartStandalone(addr string, n, slots int, workDir string, cfg scheduler.Co
 	for i := 0; i < n; i++ {
 		c := ecfg
 		c.Scheduler = s.Addr()
+		c.Security = cfg.Security
 		c.Listen = "127.0.0.1:0"
 		c.Slots = slots
 		c.WorkDir = filepath.Join(workDir, fmt.Sprintf("executor-%d", i))

@@ -17,7 +17,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/arbalest/arbalest/substrait/clusterpb"
 	"github.com/arbalest/arbalest/substrait/consumer"
@@ -48,6 +47,10 @@ type Config struct {
 	SweepAge time.Duration
 	// Logf logs; nil uses the standard logger.
 	Logf func(format string, args ...any)
+	// Security is how the executor, the scheduler, the other executors and
+	// clients authenticate (token, TLS): it guards the executor's services
+	// (tasks and Flight) and is presented on its own calls.
+	Security clusterpb.Security
 }
 
 const maxMsg = 256 << 20
@@ -115,15 +118,29 @@ func Start(cfg Config) (*Executor, error) {
 	if e.addr == "" {
 		e.addr = lis.Addr().String()
 	}
-	conn, err := grpc.NewClient(cfg.Scheduler, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)))
+	dialSec, err := cfg.Security.DialOptions()
+	if err != nil {
+		lis.Close()
+		return nil, err
+	}
+	serveSec, err := cfg.Security.ServerOptions()
+	if err != nil {
+		lis.Close()
+		return nil, err
+	}
+	conn, err := grpc.NewClient(cfg.Scheduler, append([]grpc.DialOption{
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg))}, dialSec...)...)
 	if err != nil {
 		lis.Close()
 		return nil, fmt.Errorf("scheduler %s: %w", cfg.Scheduler, err)
 	}
 	e.conn, e.sched = conn, clusterpb.NewSchedulerServiceClient(conn)
-	e.flights = shuffle.NewClientCache(shuffle.DialFlight)
-	e.server = grpc.NewServer(grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg))
+	// Shuffle reads from other executors present the same credentials.
+	flightOpts := append(shuffle.DialOptions(shuffle.DefaultConnectTimeout), dialSec...)
+	e.flights = shuffle.NewClientCache(func(ctx context.Context, addr string) (flight.Client, error) {
+		return flight.NewClientWithMiddlewareCtx(ctx, addr, nil, nil, flightOpts...)
+	})
+	e.server = grpc.NewServer(append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg)}, serveSec...)...)
 	clusterpb.RegisterExecutorServiceServer(e.server, &service{e: e})
 	flight.RegisterFlightServiceServer(e.server, shuffle.NewFlightService(cfg.WorkDir, nil))
 	e.ctx, e.cancel = context.WithCancel(context.Background())

@@ -38,9 +38,10 @@ func ServerOptions() []grpc.ServerOption {
 	}
 }
 
-// DialOptions are the gRPC dial options of a shuffle Flight client:
-// plaintext, raised message limits, and connection attempts bounded by
-// connectTimeout. Callers that need TLS build their own DialFunc.
+// DialOptions are the gRPC dial options of a shuffle Flight client, all
+// but the transport credentials: raised message limits, and connection
+// attempts bounded by connectTimeout. Callers add credentials (DialFlight
+// uses plaintext; executors add the cluster's security).
 func DialOptions(connectTimeout time.Duration) []grpc.DialOption {
 	if connectTimeout <= 0 {
 		connectTimeout = DefaultConnectTimeout
@@ -48,7 +49,6 @@ func DialOptions(connectTimeout time.Duration) []grpc.DialOption {
 	bo := backoff.DefaultConfig
 	bo.MaxDelay = 5 * time.Second
 	return []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: connectTimeout}),
 	}
@@ -60,7 +60,8 @@ type DialFunc func(ctx context.Context, addr string) (flight.Client, error)
 // DialFlight is the default DialFunc: DialOptions with the default connect
 // timeout. The connection is made lazily, on the first call.
 func DialFlight(ctx context.Context, addr string) (flight.Client, error) {
-	return flight.NewClientWithMiddlewareCtx(ctx, addr, nil, nil, DialOptions(DefaultConnectTimeout)...)
+	opts := append(DialOptions(DefaultConnectTimeout), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	return flight.NewClientWithMiddlewareCtx(ctx, addr, nil, nil, opts...)
 }
 
 // ClientCache keeps one Flight client per address, shared by the readers of
