@@ -69,7 +69,8 @@ test-cluster: setup build etcd $(DATA)/sf0.1/.done
 	ARBALEST_BIN=$(abspath $(BIN)) ARBALEST_TPCH_SF01=$(abspath $(DATA)/sf0.1) \
 	ARBALEST_PYTHON=$(abspath $(VPY)) ARBALEST_ETCD_BIN=$$(command -v etcd) \
 	$(GO) test -count=1 -timeout 20m -v ./conformance/cluster/ > $(DATA)/cluster-test.log 2>&1; rc=$$?; \
-	if [ $$rc = 0 ]; then grep -E '^(--- |ok)|survived' $(DATA)/cluster-test.log; else cat $(DATA)/cluster-test.log; fi; exit $$rc
+	if [ $$rc = 0 ]; then grep -E '^(--- |ok)|survived' $(DATA)/cluster-test.log; else cat $(DATA)/cluster-test.log; fi; [ $$rc = 0 ] || exit $$rc
+	$(GO) test -race -count=1 -run 'TestInProcessCluster' ./conformance/cluster/
 
 # etcd for the scheduler's state-store tests (Debian's etcd-server).
 etcd:
