@@ -115,22 +115,6 @@ func dedupe(es []logical.Expr) []logical.Expr {
 	return out
 }
 
-// hashableType reports whether the shuffle hash (Spark's Murmur3 encoding)
-// is defined for values of type t.
-func hashableType(t arrow.DataType) bool {
-	switch t.ID() {
-	case arrow.NULL, arrow.BOOL, arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64,
-		arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64, arrow.FLOAT32, arrow.FLOAT64,
-		arrow.DATE32, arrow.DATE64, arrow.TIMESTAMP, arrow.TIME32, arrow.TIME64, arrow.DURATION,
-		arrow.DECIMAL64, arrow.DECIMAL128, arrow.STRING, arrow.BINARY, arrow.LARGE_STRING,
-		arrow.LARGE_BINARY, arrow.STRING_VIEW, arrow.BINARY_VIEW:
-		return true
-	case arrow.DICTIONARY:
-		return hashableType(t.(*arrow.DictionaryType).ValueType)
-	}
-	return false
-}
-
 // hashEncoding names how the shuffle hash encodes values of type t: two
 // types with the same encoding hash equal values alike.
 func hashEncoding(t arrow.DataType) string {
@@ -169,7 +153,7 @@ func typeEqual(a, b arrow.DataType) bool {
 func hashable(keys []logical.Expr) []logical.Expr {
 	var out []logical.Expr
 	for _, k := range keys {
-		if hashableType(k.Type()) {
+		if logical.ShuffleHashable(k.Type()) {
 			out = append(out, k)
 		}
 	}
@@ -180,7 +164,7 @@ func hashable(keys []logical.Expr) []logical.Expr {
 func hashableColumns(s *logical.Schema) []int {
 	var out []int
 	for i, f := range s.Fields {
-		if hashableType(f.Type) {
+		if logical.ShuffleHashable(f.Type) {
 			out = append(out, i)
 		}
 	}

@@ -3,7 +3,6 @@ package stages
 import (
 	"slices"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/arbalest/arbalest/host/optimizer"
 	"github.com/arbalest/arbalest/substrait/logical"
 )
@@ -162,15 +161,15 @@ func equiJoinKeys(on logical.Expr, nl int) (lk, rk []logical.Expr) {
 			continue
 		}
 		a, b := call.Args[0], call.Args[1]
-		sa, sb := side(a, nl), side(b, nl)
-		if sa == sideRight && sb == sideLeft {
+		sa, sb := logical.JoinSide(a, nl), logical.JoinSide(b, nl)
+		if sa == logical.SideRight && sb == logical.SideLeft {
 			a, b, sa, sb = b, a, sb, sa
 		}
-		if sa != sideLeft || sb != sideRight {
+		if sa != logical.SideLeft || sb != logical.SideRight {
 			continue
 		}
 		l, r, ok := hashKeyTypes(a, logical.ShiftColumns(b, -nl))
-		if !ok || !hashableType(l.Type()) {
+		if !ok || !logical.ShuffleHashable(l.Type()) {
 			continue
 		}
 		k := canon(l) + " = " + canon(r)
@@ -191,24 +190,9 @@ func equiJoinKeys(on logical.Expr, nl int) (lk, rk []logical.Expr) {
 // the narrower of two such decimals to the other's type. ok is false when
 // no common type exists (the executor keeps such a conjunct residual too).
 func hashKeyTypes(a, b logical.Expr) (logical.Expr, logical.Expr, bool) {
-	at, bt := a.Type(), b.Type()
-	if !keyTypesCompatible(at, bt) {
-		var common arrow.DataType
-		if ap, as, ok := logical.DecimalParams(at); ok {
-			bp, bs, ok := logical.DecimalParams(bt)
-			if !ok {
-				return nil, nil, false
-			}
-			scale := max(as, bs)
-			prec := max(ap-as, bp-bs) + scale
-			if prec > logical.MaxDecimalPrecision {
-				return nil, nil, false
-			}
-			common = logical.DecimalType(prec, scale)
-		} else if common = widerInteger(at, bt); common == nil {
-			return nil, nil, false
-		}
-		a, b = castKey(a, common), castKey(b, common)
+	a, b, ok := logical.JoinKeyTypes(a, b)
+	if !ok {
+		return nil, nil, false
 	}
 	if hashEncoding(a.Type()) != hashEncoding(b.Type()) {
 		ap, _, ok1 := logical.DecimalParams(a.Type())
@@ -223,111 +207,4 @@ func hashKeyTypes(a, b logical.Expr) (logical.Expr, logical.Expr, bool) {
 		}
 	}
 	return a, b, true
-}
-
-func castKey(e logical.Expr, t arrow.DataType) logical.Expr {
-	if keyTypesCompatible(e.Type(), t) {
-		return e
-	}
-	return &logical.Cast{Input: e, T: t}
-}
-
-// keyTypesCompatible reports whether the hash join compares keys of types
-// a and b directly: equal types, or decimals of one storage width and
-// scale.
-func keyTypesCompatible(a, b arrow.DataType) bool {
-	if arrow.TypeEqual(a, b) {
-		return true
-	}
-	if a.ID() != b.ID() {
-		return false
-	}
-	da, ok1 := a.(arrow.DecimalType)
-	db, ok2 := b.(arrow.DecimalType)
-	return ok1 && ok2 && da.GetScale() == db.GetScale()
-}
-
-// widerInteger is the integer type that holds every value of the integer
-// types a and b, or nil when they are not both integers or none does
-// (64-bit unsigned with signed).
-func widerInteger(a, b arrow.DataType) arrow.DataType {
-	aw, as, ok1 := intWidth(a)
-	bw, bs, ok2 := intWidth(b)
-	if !ok1 || !ok2 {
-		return nil
-	}
-	if as == bs {
-		if aw >= bw {
-			return a
-		}
-		return b
-	}
-	sw, st, uw := aw, a, bw
-	if bs {
-		sw, st, uw = bw, b, aw
-	}
-	switch {
-	case sw > uw:
-		return st
-	case uw < 64:
-		return signedOfWidth(2 * uw)
-	}
-	return nil
-}
-
-// intWidth gives the bit width and signedness of an integer type.
-func intWidth(t arrow.DataType) (width int, signed, ok bool) {
-	switch t.ID() {
-	case arrow.INT8:
-		return 8, true, true
-	case arrow.INT16:
-		return 16, true, true
-	case arrow.INT32:
-		return 32, true, true
-	case arrow.INT64:
-		return 64, true, true
-	case arrow.UINT8:
-		return 8, false, true
-	case arrow.UINT16:
-		return 16, false, true
-	case arrow.UINT32:
-		return 32, false, true
-	case arrow.UINT64:
-		return 64, false, true
-	}
-	return 0, false, false
-}
-
-func signedOfWidth(w int) arrow.DataType {
-	switch w {
-	case 16:
-		return arrow.PrimitiveTypes.Int16
-	case 32:
-		return arrow.PrimitiveTypes.Int32
-	}
-	return arrow.PrimitiveTypes.Int64
-}
-
-const (
-	sideNone = iota
-	sideLeft
-	sideRight
-	sideBoth
-)
-
-// side tells which join input the columns of e come from.
-func side(e logical.Expr, nl int) int {
-	s := sideNone
-	for i := range logical.ColumnsUsed(e, nil) {
-		cur := sideLeft
-		if i >= nl {
-			cur = sideRight
-		}
-		if s == sideNone {
-			s = cur
-		} else if s != cur {
-			return sideBoth
-		}
-	}
-	return s
 }

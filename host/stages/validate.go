@@ -69,7 +69,7 @@ func (j *Job) validateStage(i int, s *Stage, read []bool) error {
 			if k < 0 || k >= out.Len() {
 				return fmt.Errorf("hash key column %d out of range (%d columns)", k, out.Len())
 			}
-			if !hashableType(out.Fields[k].Type) {
+			if !logical.ShuffleHashable(out.Fields[k].Type) {
 				return fmt.Errorf("hash key column %s cannot be hashed", out.Fields[k])
 			}
 		}

@@ -81,7 +81,18 @@ func resolve(s *logical.Schema, name string) (int, error) {
 			return -1, &ColumnError{Name: name, Ambiguous: amb}
 		}
 	}
-	ce := &ColumnError{Name: name, Suggestions: suggest(s, try[len(try)-1].name)}
+	ce := &ColumnError{Name: name}
+	if len(try) == 2 {
+		// A qualified name whose column exists under other qualifiers.
+		for _, f := range s.Fields {
+			if strings.EqualFold(f.Name, try[1].name) {
+				ce.Suggestions = append(ce.Suggestions, qualified(f))
+			}
+		}
+	}
+	if len(ce.Suggestions) == 0 {
+		ce.Suggestions = suggest(s, try[len(try)-1].name)
+	}
 	if len(ce.Suggestions) == 0 && len(s.Fields) <= 12 {
 		for _, f := range s.Fields {
 			ce.Columns = append(ce.Columns, qualified(f))

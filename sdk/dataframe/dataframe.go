@@ -27,13 +27,21 @@ type DataFrame struct {
 
 func failed(sess *Context, err error) *DataFrame { return &DataFrame{sess: sess, err: err} }
 
+// session is the Context of df (nil for a nil DataFrame).
+func (df *DataFrame) session() *Context {
+	if df == nil {
+		return nil
+	}
+	return df.sess
+}
+
 // derive returns a DataFrame over plan in df's session, or carrying err
 // (prefixed with the operation).
 func (df *DataFrame) derive(op string, plan logical.Plan, err error) *DataFrame {
 	if err != nil {
-		return failed(df.sess, fmt.Errorf("%s: %w", op, err))
+		return failed(df.session(), fmt.Errorf("%s: %w", op, err))
 	}
-	return &DataFrame{sess: df.sess, plan: plan}
+	return &DataFrame{sess: df.session(), plan: plan}
 }
 
 // check reports a DataFrame that cannot be used as an input.
@@ -303,6 +311,9 @@ func (df *DataFrame) Agg(items ...Expr) *DataFrame { return (&Grouped{df: df}).A
 // output is the group keys followed by the items.
 func (g *Grouped) Agg(items ...Expr) *DataFrame {
 	const op = "Agg"
+	if g == nil {
+		return failed(nil, errors.New("Agg: nil Grouped"))
+	}
 	df := g.df
 	if err := df.check(); err != nil {
 		return df.derive(op, nil, err)
@@ -487,7 +498,9 @@ func (df *DataFrame) limit(op string, offset, count int64) *DataFrame {
 // Union is the rows of df and other without duplicates (SQL UNION).
 // Columns pair by position; their types become the common type; the names
 // are df's.
-func (df *DataFrame) Union(other *DataFrame) *DataFrame { return df.setOp("Union", logical.Union, false, other) }
+func (df *DataFrame) Union(other *DataFrame) *DataFrame {
+	return df.setOp("Union", logical.Union, false, other)
+}
 
 // UnionAll is the rows of df followed by those of other (UNION ALL).
 func (df *DataFrame) UnionAll(other *DataFrame) *DataFrame {
@@ -513,7 +526,7 @@ func (df *DataFrame) setOp(op string, kind logical.SetOpKind, all bool, other *D
 	}
 	sess, err := joinSessions(df.sess, other.sess)
 	if err != nil {
-		return failed(df.sess, fmt.Errorf("%s: %w", op, err))
+		return failed(df.session(), fmt.Errorf("%s: %w", op, err))
 	}
 	ls, rs := df.plan.Schema(), other.plan.Schema()
 	if ls.Len() != rs.Len() {

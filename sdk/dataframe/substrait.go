@@ -105,7 +105,7 @@ func (df *DataFrame) Substrait() (*pb.Plan, error) {
 			return
 		}
 		if lf, ok := reads[names[0]]; ok {
-			r.ReadType = proto.Clone(lf.LocalFiles).(*pb.ReadRel_LocalFiles).ProtoReflect().Interface().(*pb.ReadRel_LocalFiles).asReadType()
+			r.ReadType = &pb.ReadRel_LocalFiles_{LocalFiles: proto.Clone(lf.LocalFiles).(*pb.ReadRel_LocalFiles)}
 		}
 	})
 	return plan, nil

@@ -3,6 +3,8 @@ package logical
 import (
 	"fmt"
 	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // Stage fragments. The stage planner cuts a plan at its exchanges into
@@ -117,4 +119,21 @@ func (s *ShuffleWrite) String() string {
 		out += " compression=" + s.Compression
 	}
 	return out
+}
+
+// ShuffleHashable reports whether the shuffle hash (Spark's Murmur3
+// encoding, docs/protocol.md) is defined for values of type t: ShuffleHash
+// keys must be of such types.
+func ShuffleHashable(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.NULL, arrow.BOOL, arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64,
+		arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64, arrow.FLOAT32, arrow.FLOAT64,
+		arrow.DATE32, arrow.DATE64, arrow.TIMESTAMP, arrow.TIME32, arrow.TIME64, arrow.DURATION,
+		arrow.DECIMAL64, arrow.DECIMAL128, arrow.STRING, arrow.BINARY, arrow.LARGE_STRING,
+		arrow.LARGE_BINARY, arrow.STRING_VIEW, arrow.BINARY_VIEW:
+		return true
+	case arrow.DICTIONARY:
+		return ShuffleHashable(t.(*arrow.DictionaryType).ValueType)
+	}
+	return false
 }

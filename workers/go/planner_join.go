@@ -3,8 +3,6 @@ package worker
 import (
 	"fmt"
 
-	"github.com/apache/arrow-go/v18/arrow"
-
 	"github.com/arbalest/arbalest/substrait/logical"
 	"github.com/arbalest/arbalest/workers/go/internal/aggregate"
 	"github.com/arbalest/arbalest/workers/go/internal/exec"
@@ -38,7 +36,7 @@ func (pl *planner) join(j *logical.Join) (exec.Node, error) {
 // splitEquiKeys separates `left = right` conjuncts (each side referring to
 // one input only, right keys rebased onto the right schema) from the rest.
 // Operands of different types become keys when they can be brought to one
-// representation without loss (see equiKeyTypes); the others stay in the
+// representation without loss (see logical.JoinKeyTypes); the others stay in the
 // residual.
 func splitEquiKeys(on logical.Expr, nl int) (lk, rk []logical.Expr, residual logical.Expr) {
 	var rest []logical.Expr
@@ -46,12 +44,12 @@ func splitEquiKeys(on logical.Expr, nl int) (lk, rk []logical.Expr, residual log
 		call, ok := c.(*logical.Call)
 		if ok && call.Func == "equal" && len(call.Args) == 2 {
 			a, b := call.Args[0], call.Args[1]
-			sa, sb := side(a, nl), side(b, nl)
-			if sa == sideRight && sb == sideLeft {
+			sa, sb := logical.JoinSide(a, nl), logical.JoinSide(b, nl)
+			if sa == logical.SideRight && sb == logical.SideLeft {
 				a, b, sa, sb = b, a, sb, sa
 			}
-			if sa == sideLeft && sb == sideRight {
-				if l, r, ok := equiKeyTypes(a, b); ok {
+			if sa == logical.SideLeft && sb == logical.SideRight {
+				if l, r, ok := logical.JoinKeyTypes(a, b); ok {
 					lk, rk = append(lk, l), append(rk, logical.ShiftColumns(r, -nl))
 					continue
 				}
@@ -60,127 +58,6 @@ func splitEquiKeys(on logical.Expr, nl int) (lk, rk []logical.Expr, residual log
 		rest = append(rest, c)
 	}
 	return lk, rk, logical.And(rest...)
-}
-
-// equiKeyTypes returns the operands of an equality brought to types the
-// hash join can compare: unchanged when the types are equal or are
-// decimals that differ only in precision (same scale and storage width);
-// otherwise the narrower operand is cast to a common type when one holds
-// both exactly: integers of different widths to the wider type, decimals
-// of different scales or storage to a decimal with the larger scale and
-// enough integer digits for both. ok is false when no such type exists.
-func equiKeyTypes(a, b logical.Expr) (logical.Expr, logical.Expr, bool) {
-	at, bt := a.Type(), b.Type()
-	if join.KeyTypesCompatible(at, bt) {
-		return a, b, true
-	}
-	var common arrow.DataType
-	if ap, as, ok := logical.DecimalParams(at); ok {
-		bp, bs, ok := logical.DecimalParams(bt)
-		if !ok {
-			return nil, nil, false
-		}
-		scale := max(as, bs)
-		prec := max(ap-as, bp-bs) + scale
-		if prec > 38 {
-			return nil, nil, false
-		}
-		common = logical.DecimalType(prec, scale)
-	} else if common = widerInteger(at, bt); common == nil {
-		return nil, nil, false
-	}
-	cast := func(e logical.Expr) logical.Expr {
-		if join.KeyTypesCompatible(e.Type(), common) {
-			return e
-		}
-		return &logical.Cast{Input: e, T: common}
-	}
-	return cast(a), cast(b), true
-}
-
-// widerInteger is the integer type that holds every value of the integer
-// types a and b, or nil when they are not both integers or none does
-// (64-bit unsigned with signed).
-func widerInteger(a, b arrow.DataType) arrow.DataType {
-	aw, as, ok1 := intWidth(a)
-	bw, bs, ok2 := intWidth(b)
-	if !ok1 || !ok2 {
-		return nil
-	}
-	if as == bs {
-		if aw >= bw {
-			return a
-		}
-		return b
-	}
-	// One is unsigned: the signed one must be wider.
-	sw, sT, uw := aw, a, bw
-	if bs {
-		sw, sT, uw = bw, b, aw
-	}
-	switch {
-	case sw > uw:
-		return sT
-	case uw < 64:
-		return signedOfWidth(2 * uw)
-	}
-	return nil
-}
-
-// intWidth gives the bit width and signedness of an integer type.
-func intWidth(t arrow.DataType) (int, bool, bool) {
-	switch t.ID() {
-	case arrow.INT8:
-		return 8, true, true
-	case arrow.INT16:
-		return 16, true, true
-	case arrow.INT32:
-		return 32, true, true
-	case arrow.INT64:
-		return 64, true, true
-	case arrow.UINT8:
-		return 8, false, true
-	case arrow.UINT16:
-		return 16, false, true
-	case arrow.UINT32:
-		return 32, false, true
-	case arrow.UINT64:
-		return 64, false, true
-	}
-	return 0, false, false
-}
-
-func signedOfWidth(w int) arrow.DataType {
-	switch w {
-	case 16:
-		return arrow.PrimitiveTypes.Int16
-	case 32:
-		return arrow.PrimitiveTypes.Int32
-	}
-	return arrow.PrimitiveTypes.Int64
-}
-
-const (
-	sideNone = iota
-	sideLeft
-	sideRight
-	sideBoth
-)
-
-func side(e logical.Expr, nl int) int {
-	s := sideNone
-	for i := range logical.ColumnsUsed(e, nil) {
-		cur := sideLeft
-		if i >= nl {
-			cur = sideRight
-		}
-		if s == sideNone {
-			s = cur
-		} else if s != cur {
-			return sideBoth
-		}
-	}
-	return s
 }
 
 // intersectExcept plans INTERSECT and EXCEPT [ALL] (NULLs compare equal, as

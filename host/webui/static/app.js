@@ -74,10 +74,12 @@ function bar(done, running, total, cls) {
 
 // setHTML replaces an element's content only when it changed, so that a
 // refresh keeps text selections and scroll positions.
+const shown = new WeakMap();
+
 function setHTML(el, html) {
-  if (el && el.dataset.html !== html) {
+  if (el && shown.get(el) !== html) {
     el.innerHTML = html;
-    el.dataset.html = html;
+    shown.set(el, html);
   }
 }
 
@@ -150,7 +152,6 @@ function navigate() {
       executors: '<section class="card"><h2>Executors</h2><div id="executors"><p class="muted">Loading…</p></div></section>',
     }[r.view];
     $('main').innerHTML = skeleton;
-    $('main').dataset.html = '';
   } else if (prev.stage !== r.stage) {
     ui.task = null;
   }
@@ -207,7 +208,7 @@ async function loadJob(r) {
   if (ui.route !== r) return; // the user moved on while it loaded
   const stages = c.jobInfo.stage_list || [];
   let sel = r.stage;
-  if (sel == null && stages.length) sel = stages[stages.length - 1].id;
+  if (sel == null && stages.length) sel = defaultStage(c.jobInfo);
   if (sel != null && (fresh || c.stage !== sel || !c.stageInfo)) {
     if (stages.some((s) => s.id === sel)) {
       const info = await api('api/jobs/' + encodeURIComponent(r.job) + '/stages/' + sel);
@@ -220,6 +221,17 @@ async function loadJob(r) {
     }
   }
   renderJob(c, sel);
+}
+
+// defaultStage is the stage shown when the address names none: the last
+// stage with running tasks while the job runs, else the final stage.
+function defaultStage(j) {
+  const stages = j.stage_list;
+  if (!terminal(j.state)) {
+    const running = stages.filter((s) => s.running > 0);
+    if (running.length) return running[running.length - 1].id;
+  }
+  return stages[stages.length - 1].id;
 }
 
 // ---- views ----
@@ -287,70 +299,151 @@ function stageState(s) {
   return 'pending';
 }
 
-// shortOutput drops the compression from a stage's output description.
-function shortOutput(o) { return String(o || '').replace(/\s*compression=\S+/, ''); }
+// shortOutput describes a stage's output briefly: "hash(k) ×4",
+// "broadcast", "single".
+function shortOutput(o) {
+  return String(o || '').replace(/\s*compression=\S+/, '').replace(/\s*partitions=(\d+)/, ' ×$1');
+}
 
-// stageGraph draws the stages as an SVG DAG, layered left to right by
-// depth (a stage sits one layer right of its deepest input).
+// operatorChain summarises a stage plan bottom-up by its operators, e.g.
+// "Scan orders → Filter → Aggregate" (projections and shuffle reads left
+// out: the graph's edges show the reads).
+function operatorChain(plan) {
+  const ops = [];
+  for (const line of String(plan || '').split('\n').reverse()) {
+    const m = /^\s*([A-Za-z]+):\s*(\S*)/.exec(line);
+    if (!m || m[1] === 'Project' || m[1] === 'ShuffleRead') continue;
+    let op = m[1];
+    if (op === 'Scan') op += ' ' + m[2];
+    if (op === 'Join') op = (/type=(\w+)/.exec(line) || [])[1] + ' join';
+    if (ops[ops.length - 1] !== op) ops.push(op);
+  }
+  return ops.join(' → ') || 'read';
+}
+
+// layoutDag places a DAG's nodes in layers, left to right: a node sits one
+// layer right of its deepest input, and a node without inputs sits just
+// left of its first consumer. Edges that skip layers pass through
+// placeholder slots in the layers between, so they never cross a box.
+// Nodes are ordered within their layer by the mean position of their
+// neighbours (a few sweeps each way), then placed vertically at the mean
+// height of their inputs, pushed apart where they would overlap.
+// ids are topologically ordered; preds maps an id to its inputs. It
+// returns the boxes {x, y} by id, the edge routes and the size.
+function layoutDag(ids, preds, W, H) {
+  const GX = 56, GY = 22, PAD = 14, DH = 8;
+  const succs = new Map(ids.map((id) => [id, []]));
+  for (const id of ids) for (const p of preds.get(id)) succs.get(p).push(id);
+  const layer = new Map();
+  for (const id of ids) {
+    // ids are topological: inputs come first (a bad input is ignored).
+    let d = 0;
+    for (const p of preds.get(id)) if (layer.has(p)) d = Math.max(d, layer.get(p) + 1);
+    layer.set(id, d);
+  }
+  for (const id of [...ids].reverse()) {
+    if (preds.get(id).length === 0 && succs.get(id).length > 0) {
+      layer.set(id, Math.max(0, Math.min(...succs.get(id).map((c) => layer.get(c))) - 1));
+    }
+  }
+  // Nodes: the stages and one placeholder per skipped layer of an edge.
+  const node = new Map(); // key -> {key, layer, h, in: [], out: []}
+  const add = (key, l, h) => { const n = {key, layer: l, h, in: [], out: []}; node.set(key, n); return n; };
+  for (const id of ids) add('s' + id, layer.get(id), H);
+  const routes = [];
+  let dummies = 0;
+  for (const id of ids) {
+    for (const p of preds.get(id)) {
+      if (!layer.has(p) || layer.get(p) >= layer.get(id)) continue;
+      const chain = [node.get('s' + p)];
+      for (let l = layer.get(p) + 1; l < layer.get(id); l++) chain.push(add('d' + dummies++, l, DH));
+      chain.push(node.get('s' + id));
+      for (let k = 1; k < chain.length; k++) {
+        chain[k - 1].out.push(chain[k]);
+        chain[k].in.push(chain[k - 1]);
+      }
+      routes.push({from: p, to: id, chain});
+    }
+  }
+  const layers = [];
+  for (const n of node.values()) (layers[n.layer] = layers[n.layer] || []).push(n);
+  const order = (ls) => ls.forEach((l) => l.forEach((n, i) => { n.pos = i; }));
+  order(layers);
+  const sweep = (l, side) => {
+    const key = (n) => (n[side].length ? n[side].reduce((a, m) => a + m.pos, 0) / n[side].length : n.pos);
+    l.sort((a, b) => key(a) - key(b) || a.pos - b.pos);
+    l.forEach((n, i) => { n.pos = i; });
+  };
+  for (let it = 0; it < 4; it++) {
+    for (let d = 1; d < layers.length; d++) sweep(layers[d], 'in');
+    for (let d = layers.length - 2; d >= 0; d--) sweep(layers[d], 'out');
+  }
+  // Vertical placement, layer by layer.
+  const center = (n) => n.y + n.h / 2;
+  for (const l of layers) {
+    let bottom = -Infinity, shift = 0, counted = 0;
+    for (const n of l) {
+      const want = n.in.length ? n.in.reduce((a, m) => a + center(m), 0) / n.in.length - n.h / 2 : null;
+      n.y = want === null ? (bottom === -Infinity ? 0 : bottom + GY) : Math.max(want, bottom + GY);
+      if (want !== null) { shift += n.y - want; counted++; }
+      bottom = n.y + n.h;
+    }
+    // Pushed-apart nodes move back up as a group, around where they want to be.
+    if (counted && shift > 0) for (const n of l) n.y -= shift / counted;
+  }
+  const top = Math.min(...[...node.values()].map((n) => n.y));
+  let height = 0;
+  for (const n of node.values()) {
+    n.y += PAD - top;
+    n.x = PAD + n.layer * (W + GX);
+    height = Math.max(height, n.y + n.h + PAD);
+  }
+  // Edge ends are spread over the sides of the boxes they join.
+  const port = (n, k, count) => (n.key[0] === 'd' ? center(n) : n.y + (n.h * (k + 1)) / (count + 1));
+  for (const n of node.values()) {
+    n.out.sort((a, b) => center(a) - center(b));
+    n.in.sort((a, b) => center(a) - center(b));
+  }
+  for (const r of routes) {
+    const pts = [];
+    r.chain.forEach((n, k) => {
+      if (k > 0) pts.push([n.x - (k === r.chain.length - 1 ? 2 : 0), port(n, n.in.indexOf(r.chain[k - 1]), n.in.length)]);
+      if (k < r.chain.length - 1) pts.push([n.x + W, port(n, n.out.indexOf(r.chain[k + 1]), n.out.length)]);
+    });
+    // pts alternate: out of a node, into the next; placeholders run straight across.
+    let d = 'M' + pts[0][0] + ' ' + pts[0][1].toFixed(1);
+    for (let k = 1; k < pts.length; k++) {
+      const [x0, y0] = pts[k - 1], [x1, y1] = pts[k];
+      if (k % 2 === 1) {
+        const dx = Math.max(24, (x1 - x0) / 2);
+        d += ' C' + (x0 + dx) + ' ' + y0.toFixed(1) + ' ' + (x1 - dx) + ' ' + y1.toFixed(1) + ' ' + x1 + ' ' + y1.toFixed(1);
+      } else {
+        d += ' L' + x1 + ' ' + y1.toFixed(1);
+      }
+    }
+    r.path = d;
+  }
+  const boxes = new Map(ids.map((id) => [id, node.get('s' + id)]));
+  const width = PAD * 2 + layers.length * W + (layers.length - 1) * GX;
+  return {boxes, routes, width, height};
+}
+
+// stageGraph draws a job's stages as an SVG DAG (see layoutDag): a box
+// per stage with its operators, output partitioning, task progress and
+// output size; an arrow from each input stage.
 function stageGraph(j, sel) {
   const stages = j.stage_list;
   const byId = new Map(stages.map((s) => [s.id, s]));
-  const depth = new Map();
-  const depthOf = (s, seen) => {
-    if (depth.has(s.id)) return depth.get(s.id);
-    if (seen.has(s.id)) return 0; // a cycle would be a scheduler bug; draw it anyway
-    seen.add(s.id);
-    let d = 0;
-    for (const i of s.inputs || []) if (byId.has(i)) d = Math.max(d, depthOf(byId.get(i), seen) + 1);
-    depth.set(s.id, d);
-    return d;
-  };
-  const layers = [];
-  for (const s of stages) {
-    const d = depthOf(s, new Set());
-    (layers[d] = layers[d] || []).push(s);
-  }
-  // Order each layer by the mean position of its inputs (fewer crossings).
-  const pos = new Map();
-  layers.forEach((layer, d) => {
-    if (d > 0) {
-      const key = (s) => {
-        const ps = (s.inputs || []).filter((i) => pos.has(i)).map((i) => pos.get(i));
-        return ps.length ? ps.reduce((a, b) => a + b, 0) / ps.length : 0;
-      };
-      layer.sort((a, b) => key(a) - key(b) || a.id - b.id);
-    }
-    layer.forEach((s, i) => pos.set(s.id, i));
-  });
-  const W = 232, H = 104, GX = 84, GY = 26, PAD = 16;
-  const tallest = Math.max(...layers.map((l) => l.length));
-  const height = PAD * 2 + tallest * H + (tallest - 1) * GY;
-  const width = PAD * 2 + layers.length * W + (layers.length - 1) * GX;
-  const box = new Map();
-  layers.forEach((layer, d) => {
-    const colH = layer.length * H + (layer.length - 1) * GY;
-    const top = (height - colH) / 2;
-    layer.forEach((s, i) => box.set(s.id, {x: PAD + d * (W + GX), y: top + i * (H + GY)}));
-  });
-  const consumers = new Map(stages.map((s) => [s.id, []]));
-  for (const s of stages) for (const i of s.inputs || []) if (consumers.has(i)) consumers.get(i).push(s.id);
-  for (const [id, cs] of consumers) cs.sort((a, b) => box.get(a).y - box.get(b).y || a - b);
-
+  const ids = stages.map((s) => s.id);
+  const preds = new Map(stages.map((s) => [s.id, (s.inputs || []).filter((i) => byId.has(i) && i !== s.id)]));
+  const W = 226, H = 122;
+  const {boxes: box, routes, width, height} = layoutDag(ids, preds, W, H);
   let edges = '';
-  for (const s of stages) {
-    const ins = (s.inputs || []).filter((i) => byId.has(i)).sort((a, b) => box.get(a).y - box.get(b).y || a - b);
-    ins.forEach((i, k) => {
-      const a = box.get(i), b = box.get(s.id);
-      const outs = consumers.get(i);
-      const x1 = a.x + W, y1 = a.y + (H * (outs.indexOf(s.id) + 1)) / (outs.length + 1);
-      const x2 = b.x - 2, y2 = b.y + (H * (k + 1)) / (ins.length + 1);
-      const dx = Math.max(30, (x2 - x1) / 2);
-      const src = byId.get(i);
-      const kind = /^broadcast/.test(src.output) ? ' broadcast' : '';
-      edges += '<path class="edge' + kind + (stageState(src) === 'done' ? ' ready' : '') + '" data-from="' + i + '" data-to="' + s.id + '" d="M' +
-        x1 + ' ' + y1 + ' C' + (x1 + dx) + ' ' + y1 + ' ' + (x2 - dx) + ' ' + y2 + ' ' + x2 + ' ' + y2 + '" marker-end="url(#arrow)">' +
-        '<title>' + esc('stage ' + i + ' → stage ' + s.id + ': ' + shortOutput(src.output)) + '</title></path>';
-    });
+  for (const r of routes) {
+    const src = byId.get(r.from);
+    const kind = /^broadcast/.test(src.output) ? ' broadcast' : '';
+    edges += '<path class="edge' + kind + (stageState(src) === 'done' ? ' ready' : '') + '" data-from="' + r.from + '" data-to="' + r.to +
+      '" d="' + r.path + '" marker-end="url(#arrow)"><title>' + esc('stage ' + r.from + ' → stage ' + r.to + ': ' + shortOutput(src.output)) + '</title></path>';
   }
   const last = stages[stages.length - 1].id;
   let nodes = '';
@@ -358,22 +451,22 @@ function stageGraph(j, sel) {
     const b = box.get(s.id);
     const st = stageState(s);
     const out = shortOutput(s.output);
-    const kind = s.id === last ? 'result' : out.split('(')[0].split(' ')[0];
-    const iw = W - 24;
+    const iw = W - 28;
     const frac = (x) => (s.tasks > 0 ? (iw * x) / s.tasks : 0);
     nodes += '<g class="stage ' + st + (s.id === sel ? ' selected' : '') + '" data-stage="' + s.id + '" transform="translate(' + b.x + ',' + b.y + ')" tabindex="0" role="link">' +
-      '<title>' + esc('Stage ' + s.id + '\noutput: ' + s.output + '\ninputs: ' + ((s.inputs || []).join(', ') || 'tables') +
-        '\ntasks: ' + s.done + ' done, ' + s.running + ' running, ' + s.tasks + ' total\nrows: ' + fmtInt(s.output_rows) + ', ' + fmtBytes(s.output_bytes)) + '</title>' +
+      '<title>' + esc('Stage ' + s.id + '\n' + s.plan + '\noutput: ' + s.output + '\ntasks: ' + s.done + ' done, ' + s.running + ' running, ' +
+        s.tasks + ' total\nrows: ' + fmtInt(s.output_rows) + ', ' + fmtBytes(s.output_bytes)) + '</title>' +
       '<rect class="box" width="' + W + '" height="' + H + '" rx="8"/>' +
       '<rect class="stripe" width="5" height="' + H + '" rx="2"/>' +
-      '<text class="title" x="16" y="22">Stage ' + s.id + '</text>' +
-      '<text class="kind" x="' + (W - 12) + '" y="22" text-anchor="end">' + esc(kind) + '</text>' +
-      '<text class="out" x="16" y="42">' + esc(truncate(out, 31)) + '</text>' +
-      '<rect class="bar-bg" x="16" y="52" width="' + iw + '" height="7" rx="2"/>' +
-      '<rect class="bar-done" x="16" y="52" width="' + frac(s.done).toFixed(1) + '" height="7"/>' +
-      '<rect class="bar-run" x="' + (16 + frac(s.done)).toFixed(1) + '" y="52" width="' + frac(s.running).toFixed(1) + '" height="7"/>' +
-      '<text class="meta" x="16" y="76">' + esc(s.done + '/' + s.tasks + ' tasks' + (s.running ? ' · ' + s.running + ' running' : '')) + '</text>' +
-      '<text class="meta" x="16" y="94">' + esc(fmtInt(s.output_rows) + ' rows · ' + fmtBytes(s.output_bytes)) + '</text>' +
+      '<text class="title" x="16" y="23">Stage ' + s.id + '</text>' +
+      (s.id === last ? '<text class="kind" x="' + (W - 12) + '" y="22" text-anchor="end">result</text>' : '') +
+      '<text class="ops" x="16" y="43">' + esc(truncate(operatorChain(s.plan), 28)) + '</text>' +
+      '<text class="out" x="16" y="60">' + esc(truncate('out: ' + out, 30)) + '</text>' +
+      '<rect class="bar-bg" x="16" y="70" width="' + iw + '" height="6" rx="2"/>' +
+      '<rect class="bar-done" x="16" y="70" width="' + frac(s.done).toFixed(1) + '" height="6"/>' +
+      '<rect class="bar-run" x="' + (16 + frac(s.done)).toFixed(1) + '" y="70" width="' + frac(s.running).toFixed(1) + '" height="6"/>' +
+      '<text class="meta" x="16" y="94">' + esc(s.done + '/' + s.tasks + ' tasks' + (s.running ? ' · ' + s.running + ' running' : '')) + '</text>' +
+      '<text class="meta" x="16" y="111">' + esc(fmtInt(s.output_rows) + ' rows · ' + fmtBytes(s.output_bytes)) + '</text>' +
       '</g>';
   }
   return '<svg class="dag" xmlns="http://www.w3.org/2000/svg" width="' + width + '" height="' + height + '" viewBox="0 0 ' + width + ' ' + height +

@@ -151,19 +151,8 @@ func joinCondition(leftKeys, rightKeys []logical.Expr, residual logical.Expr, nl
 }
 
 // KeyTypesCompatible reports whether a hash join may compare keys of types
-// a and b as they are: equal types, or decimals that differ only in
-// precision (same scale, same storage width), whose unscaled values
-// compare directly.
-func KeyTypesCompatible(a, b arrow.DataType) bool {
-	if arrow.TypeEqual(a, b) {
-		return true
-	}
-	if a.ID() != b.ID() || (a.ID() != arrow.DECIMAL32 && a.ID() != arrow.DECIMAL64 &&
-		a.ID() != arrow.DECIMAL128 && a.ID() != arrow.DECIMAL256) {
-		return false
-	}
-	return a.(arrow.DecimalType).GetScale() == b.(arrow.DecimalType).GetScale()
-}
+// a and b directly (logical.KeyTypesCompatible: the planners' rule).
+func KeyTypesCompatible(a, b arrow.DataType) bool { return logical.KeyTypesCompatible(a, b) }
 
 // name names the operator in errors.
 func (j *core) name() string {

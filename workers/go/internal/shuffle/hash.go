@@ -40,6 +40,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+
+	"github.com/arbalest/arbalest/substrait/logical"
 )
 
 // Seed is the initial hash of every row.
@@ -136,17 +138,10 @@ func decimalBytes(v decimal128.Num, buf *[16]byte) []byte {
 
 // CheckKeyType reports whether columns of type t can be hashed.
 func CheckKeyType(t arrow.DataType) error {
-	switch t.ID() {
-	case arrow.NULL, arrow.BOOL, arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64,
-		arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64, arrow.FLOAT32, arrow.FLOAT64,
-		arrow.DATE32, arrow.DATE64, arrow.TIMESTAMP, arrow.TIME32, arrow.TIME64, arrow.DURATION,
-		arrow.DECIMAL64, arrow.DECIMAL128, arrow.STRING, arrow.BINARY, arrow.LARGE_STRING,
-		arrow.LARGE_BINARY, arrow.STRING_VIEW, arrow.BINARY_VIEW:
-		return nil
-	case arrow.DICTIONARY:
-		return CheckKeyType(t.(*arrow.DictionaryType).ValueType)
+	if !logical.ShuffleHashable(t) {
+		return fmt.Errorf("shuffle hash: unsupported key type %s", t)
 	}
-	return fmt.Errorf("shuffle hash: unsupported key type %s", t)
+	return nil
 }
 
 // Hash computes the Spark HashPartitioning hash of every row of cols into
