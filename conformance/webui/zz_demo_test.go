@@ -2,6 +2,8 @@ package webui_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ func TestZZDemo(t *testing.T) {
 		t.Skip()
 	}
 	bin := chromium(t)
+	os.Setenv("ARBALEST_SCREENSHOT_DIR", "/tmp/webui-demo")
 	ctx := context.Background()
 	var lg logs
 	st, err := cluster.StartStandalone("127.0.0.1:0", 2, 2, t.TempDir(),
@@ -38,12 +41,35 @@ func TestZZDemo(t *testing.T) {
 	}
 	srv, _ := webui.Serve("127.0.0.1:0", webui.Handler(st.Scheduler.Sched, webui.Options{}))
 	defer srv.Close()
+	q2 := `SELECT a.l_returnflag, count(*) FROM lineitem a JOIN lineitem b ON a.l_suppkey = b.l_suppkey GROUP BY a.l_returnflag`
+	go func() {
+		r, err := c.SQL(ctx, q2)
+		t.Logf("heavy query: %v", err)
+		if err == nil {
+			r.Close()
+		}
+	}()
+	time.Sleep(2 * time.Second)
+	for _, j := range st.Scheduler.Sched.Jobs() {
+		if j.State == "running" {
+			screenshot(t, bin, srv.URL()+"/#/jobs/"+j.ID, "heavy-job")
+			screenshot(t, bin, srv.URL()+"/", "heavy-jobs")
+			res, err := http.Post(srv.URL()+"/api/jobs/"+j.ID+"/cancel", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			t.Logf("cancel: %d %s", res.StatusCode, b)
+			time.Sleep(500 * time.Millisecond)
+			screenshot(t, bin, srv.URL()+"/", "cancelled-jobs")
+		}
+	}
 	q := `SELECT n_name, o_orderpriority, count(*), sum(l_extendedprice * (1 - l_discount)) AS revenue
 FROM lineitem JOIN orders ON l_orderkey = o_orderkey JOIN customer ON o_custkey = c_custkey JOIN nation ON c_nationkey = n_nationkey
 WHERE l_comment NOT LIKE '%<b>%' GROUP BY n_name, o_orderpriority ORDER BY revenue DESC`
 	done := make(chan error, 1)
 	go func() {
-		for i := 0; i < 6; i++ {
+		for i := 0; i < 4; i++ {
 			r, err := c.SQL(ctx, q)
 			if err != nil {
 				done <- err
@@ -55,7 +81,7 @@ WHERE l_comment NOT LIKE '%<b>%' GROUP BY n_name, o_orderpriority ORDER BY reven
 		}
 		done <- nil
 	}()
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(700 * time.Millisecond)
 	var id string
 	for _, j := range st.Scheduler.Sched.Jobs() {
 		if j.State == "running" {
@@ -63,7 +89,6 @@ WHERE l_comment NOT LIKE '%<b>%' GROUP BY n_name, o_orderpriority ORDER BY reven
 		}
 	}
 	t.Logf("job %s", id)
-	os.Setenv("ARBALEST_SCREENSHOT_DIR", "/tmp/webui-demo")
 	screenshot(t, bin, srv.URL()+"/#/jobs/"+id, "running-job")
 	screenshot(t, bin, srv.URL()+"/#/executors", "running-executors")
 	screenshot(t, bin, srv.URL()+"/", "running-jobs")

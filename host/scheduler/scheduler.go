@@ -220,7 +220,7 @@ func (s *Scheduler) TotalSlots() int {
 }
 
 // StageConfig is the stage planner's configuration for a new job.
-func (s *Scheduler) StageConfig(settings map[string]string) stages.Config {
+func (s *Scheduler) StageConfig() stages.Config {
 	p := s.cfg.Partitions
 	if p <= 0 {
 		p = s.TotalSlots()

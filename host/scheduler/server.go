@@ -189,11 +189,51 @@ func (s *Server) submit(ctx context.Context, req *clusterpb.SubmitJobRequest) (s
 	default:
 		return "", errors.New("submit: neither SQL nor a Substrait plan")
 	}
-	job, err := stages.Plan(plan, s.sched.StageConfig(req.GetSettings()))
+	settings, err := jobSettings(sess.Options, req.GetSettings())
 	if err != nil {
 		return "", err
 	}
-	return s.sched.Submit(job, req.GetRequestId(), req.GetSessionId(), query, req.GetSettings())
+	cfg := s.sched.StageConfig()
+	if v, ok := settings["partitions"]; ok {
+		cfg.Partitions, _ = strconv.Atoi(v)
+	}
+	job, err := stages.Plan(plan, cfg)
+	if err != nil {
+		return "", err
+	}
+	return s.sched.Submit(job, req.GetRequestId(), req.GetSessionId(), query, settings)
+}
+
+// jobSettings merges a session's settings (SET memory_limit,
+// target_partitions) with the request's: partitions and memory_limit (in
+// bytes, or with a unit such as 2GB). Unknown settings are refused.
+func jobSettings(o engine.ExecOptions, req map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	if o.Partitions > 0 {
+		out["partitions"] = strconv.Itoa(o.Partitions)
+	}
+	if o.MemoryLimit > 0 {
+		out["memory_limit"] = strconv.FormatInt(o.MemoryLimit, 10)
+	}
+	for k, v := range req {
+		switch k {
+		case "partitions":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1<<14 {
+				return nil, fmt.Errorf("setting partitions: %q is not a partition count", v)
+			}
+			out[k] = strconv.Itoa(n)
+		case "memory_limit":
+			n, err := engine.ParseBytes(v)
+			if err != nil {
+				return nil, fmt.Errorf("setting memory_limit: %w", err)
+			}
+			out[k] = strconv.FormatInt(n, 10)
+		default:
+			return nil, fmt.Errorf("not supported: setting %q (known: partitions, memory_limit)", k)
+		}
+	}
+	return out, nil
 }
 
 // lockRequest serialises submissions with the same request id.
@@ -290,19 +330,99 @@ func schemaBytes(s *arrow.Schema) []byte {
 }
 
 // clusterExec is the sessions' executor on the scheduler: EXPLAIN shows
-// the stage plan.
+// the stage plan, EXPLAIN ANALYZE runs the job and shows each stage's
+// tasks with their operators' metrics.
 type clusterExec struct{ s *Scheduler }
 
-func (c *clusterExec) Execute(context.Context, logical.Plan, engine.ExecOptions) (engine.Stream, error) {
-	return nil, errors.New("not supported: EXPLAIN ANALYZE on a cluster")
+func (c *clusterExec) stageConfig(o engine.ExecOptions) stages.Config {
+	cfg := c.s.StageConfig()
+	if o.Partitions > 0 {
+		cfg.Partitions = o.Partitions
+	}
+	return cfg
 }
 
-func (c *clusterExec) ExplainPhysical(p logical.Plan, _ engine.ExecOptions) (string, error) {
-	job, err := stages.Plan(p, c.s.StageConfig(nil))
+// Execute runs a job to its end (EXPLAIN ANALYZE); the stream it returns
+// is empty and carries the job for Analyze.
+func (c *clusterExec) Execute(ctx context.Context, p logical.Plan, o engine.ExecOptions) (engine.Stream, error) {
+	job, err := stages.Plan(p, c.stageConfig(o))
+	if err != nil {
+		return nil, err
+	}
+	settings := map[string]string{}
+	if o.MemoryLimit > 0 {
+		settings["memory_limit"] = strconv.FormatInt(o.MemoryLimit, 10)
+	}
+	id, err := c.s.Submit(job, "", "", "EXPLAIN ANALYZE", settings)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		st, changed, err := c.s.Status(id)
+		if err != nil {
+			return nil, err
+		}
+		switch st.GetState() {
+		case clusterpb.JobState_JOB_STATE_SUCCEEDED:
+			_ = c.s.RemoveResults(id)
+			return &analyzed{BatchStream: engine.NewBatchStream(arrow.NewSchema(nil, nil), nil), job: id}, nil
+		case clusterpb.JobState_JOB_STATE_FAILED, clusterpb.JobState_JOB_STATE_CANCELLED:
+			return nil, fmt.Errorf("job %s: %s", id, st.GetError())
+		}
+		select {
+		case <-ctx.Done():
+			_ = c.s.Cancel(id)
+			return nil, ctx.Err()
+		case <-changed:
+		}
+	}
+}
+
+// analyzed is the (empty) result of an EXPLAIN ANALYZE job.
+type analyzed struct {
+	*engine.BatchStream
+	job string
+}
+
+func (c *clusterExec) ExplainPhysical(p logical.Plan, o engine.ExecOptions) (string, error) {
+	job, err := stages.Plan(p, c.stageConfig(o))
 	if err != nil {
 		return "", err
 	}
 	return job.String(), nil
 }
 
-func (c *clusterExec) Analyze(engine.Stream) string { return "" }
+// Analyze renders each stage of an EXPLAIN ANALYZE job: its tasks' times
+// and output, and the operators' metrics of its slowest task.
+func (c *clusterExec) Analyze(st engine.Stream) string {
+	a, ok := st.(*analyzed)
+	if !ok {
+		return ""
+	}
+	info, ok := c.s.Job(a.job)
+	if !ok {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "job %s: %d stages, %d ms\n", info.ID, len(info.Stages), info.DurationMs)
+	for _, sg := range info.Stages {
+		var slowest *TaskInfo
+		var total uint64
+		for i := range sg.Task {
+			t := &sg.Task[i]
+			total += t.ElapsedMs
+			if slowest == nil || t.ElapsedMs > slowest.ElapsedMs {
+				slowest = t
+			}
+		}
+		fmt.Fprintf(&b, "Stage %d: tasks=%d inputs=%v output=%s rows=%d bytes=%d task time total=%d ms\n",
+			sg.ID, sg.Tasks, sg.Inputs, sg.Output, sg.Rows, sg.Bytes, total)
+		if slowest != nil {
+			fmt.Fprintf(&b, "  slowest task %d on %s: %d ms, peak memory %d bytes\n", slowest.Partition, slowest.Executor, slowest.ElapsedMs, slowest.PeakMem)
+			for _, line := range strings.Split(strings.TrimRight(slowest.Operators, "\n"), "\n") {
+				b.WriteString("    " + line + "\n")
+			}
+		}
+	}
+	return b.String()
+}

@@ -331,7 +331,7 @@ function operatorChain(plan) {
 // ids are topologically ordered; preds maps an id to its inputs. It
 // returns the boxes {x, y} by id, the edge routes and the size.
 function layoutDag(ids, preds, W, H) {
-  const GX = 56, GY = 22, PAD = 14, DH = 8;
+  const GX = 44, GY = 20, PAD = 12, DH = 8;
   const succs = new Map(ids.map((id) => [id, []]));
   for (const id of ids) for (const p of preds.get(id)) succs.get(p).push(id);
   const layer = new Map();
@@ -436,7 +436,7 @@ function stageGraph(j, sel) {
   const byId = new Map(stages.map((s) => [s.id, s]));
   const ids = stages.map((s) => s.id);
   const preds = new Map(stages.map((s) => [s.id, (s.inputs || []).filter((i) => byId.has(i) && i !== s.id)]));
-  const W = 226, H = 122;
+  const W = 208, H = 122;
   const {boxes: box, routes, width, height} = layoutDag(ids, preds, W, H);
   let edges = '';
   for (const r of routes) {
@@ -460,8 +460,8 @@ function stageGraph(j, sel) {
       '<rect class="stripe" width="5" height="' + H + '" rx="2"/>' +
       '<text class="title" x="16" y="23">Stage ' + s.id + '</text>' +
       (s.id === last ? '<text class="kind" x="' + (W - 12) + '" y="22" text-anchor="end">result</text>' : '') +
-      '<text class="ops" x="16" y="43">' + esc(truncate(operatorChain(s.plan), 28)) + '</text>' +
-      '<text class="out" x="16" y="60">' + esc(truncate('out: ' + out, 30)) + '</text>' +
+      '<text class="ops" x="16" y="43">' + esc(truncate(operatorChain(s.plan), 26)) + '</text>' +
+      '<text class="out" x="16" y="60">' + esc(truncate("out: " + out, 28)) + '</text>' +
       '<rect class="bar-bg" x="16" y="70" width="' + iw + '" height="6" rx="2"/>' +
       '<rect class="bar-done" x="16" y="70" width="' + frac(s.done).toFixed(1) + '" height="6"/>' +
       '<rect class="bar-run" x="' + (16 + frac(s.done)).toFixed(1) + '" y="70" width="' + frac(s.running).toFixed(1) + '" height="6"/>' +
