@@ -40,6 +40,13 @@ $(DATA)/sf%/.done: | setup build
 
 demo: setup build $(DATA)/sf$(SF)/.done
 	$(BIN) tpch run --data $(DATA)/sf$(SF) --verify
+	@echo
+	@echo "The same on a standalone cluster (a scheduler and 2 executors in one process, over gRPC and Flight):"
+	@log=$$(mktemp); $(BIN) standalone --executors 2 --addr 127.0.0.1:0 2>$$log & pid=$$!; \
+	trap "kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -f $$log" EXIT; \
+	for i in $$(seq 100); do addr=$$(sed -n 's/^standalone cluster: scheduler on \([^,]*\),.*/\1/p' $$log); [ -n "$$addr" ] && break; sleep 0.1; done; \
+	[ -n "$$addr" ] || { cat $$log; exit 1; }; \
+	$(BIN) tpch run --connect $$addr --data $(DATA)/sf$(SF) --verify
 
 test: setup build test-go conformance-report test-tpch test-cluster
 

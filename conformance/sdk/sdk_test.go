@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -361,6 +362,50 @@ func TestDataFramesMatchSQL(t *testing.T) {
 		})
 	}
 
+	t.Run("csv files", func(t *testing.T) {
+		path := filepath.Join(data, "rates.csv")
+		text := "code,rate,since,note\nAIR,1.5,1995-01-01,fast\nMAIL,0.25,1996-06-30,\nSHIP,0.75,1994-03-01,slow\n"
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := runSQLErr(ctx, c, "CREATE EXTERNAL TABLE rates STORED AS CSV LOCATION '"+path+"'"); err != nil {
+			t.Fatal(err)
+		}
+		want := runSQL(ctx, t, c, `select l_shipmode, count(*) as n, sum(rate) as total, max(note) as note from lineitem
+			join rates on l_shipmode = code where l_shipdate >= since group by l_shipmode`)
+		inferred, err := dfc.ReadCSV(ctx, path, df.CSVOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		given, err := dfc.ReadCSV(ctx, path, df.CSVOptions{Schema: arrow.NewSchema([]arrow.Field{
+			{Name: "code", Type: arrow.BinaryTypes.String}, {Name: "rate", Type: arrow.PrimitiveTypes.Float64},
+			{Name: "since", Type: arrow.FixedWidthTypes.Date32}, {Name: "note", Type: arrow.BinaryTypes.String},
+		}, nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rates := range []*df.DataFrame{inferred, given} {
+			d := tbl("lineitem").JoinOn(rates, df.Inner, []string{"l_shipmode"}, []string{"code"}).
+				Filter(C("l_shipdate").Gte(C("since"))).
+				GroupBy("l_shipmode").Agg(df.Count().As("n"), df.Sum(C("rate")).As("total"), df.Max(C("note")).As("note"))
+			res, err := d.Collect(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := collect(ctx, res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := compare(got, want, false); err != nil {
+				t.Error(err)
+			}
+		}
+		// The inference leaves no table behind.
+		if tables := runSQL(ctx, t, c, "SHOW TABLES"); len(tables.rows) != 4 {
+			t.Errorf("tables after ReadCSV: %v", tables.rows)
+		}
+	})
+
 	t.Run("errors from the cluster", func(t *testing.T) {
 		if _, err := dfc.Table(ctx, "lineitems"); err == nil || !strings.Contains(err.Error(), "did you mean lineitem?") {
 			t.Errorf("unknown table: %v", err)
@@ -370,6 +415,14 @@ func TestDataFramesMatchSQL(t *testing.T) {
 			t.Errorf("unknown column: %v", err)
 		}
 	})
+}
+
+func runSQLErr(ctx context.Context, c *client.Client, q string) (result, error) {
+	res, err := c.SQL(ctx, q)
+	if err != nil {
+		return result{}, err
+	}
+	return collect(ctx, res)
 }
 
 func runSQL(ctx context.Context, t *testing.T, c *client.Client, q string) result {

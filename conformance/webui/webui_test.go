@@ -13,6 +13,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -288,7 +289,7 @@ func checkPicture(t *testing.T, name string, img image.Image) {
 }
 
 var (
-	stageBox = regexp.MustCompile(`<g class="stage [^"]*" data-stage="(\d+)"`)
+	stageBox = regexp.MustCompile(`<g class="stage [^"]*" data-stage="(\d+)" transform="translate\(([\d.]+),([\d.]+)\)"`)
 	edgePath = regexp.MustCompile(`<path class="edge[^"]*" data-from="(\d+)" data-to="(\d+)"`)
 	execRow  = regexp.MustCompile(`<tr class="executor-row" data-executor="([^"]+)"`)
 	jobRow   = regexp.MustCompile(`<tr class="job-row" data-job="([^"]+)"`)
@@ -364,11 +365,27 @@ func TestWebUI(t *testing.T) {
 	// input; the final stage's tasks and operator metrics below it.
 	dom := string(browser(t, bin, base+"#/jobs/"+jobID, "--dump-dom"))
 	var gotStages, gotEdges []string
+	at := map[string][2]float64{}
 	for _, m := range stageBox.FindAllStringSubmatch(dom, -1) {
 		gotStages = append(gotStages, m[1])
+		x, _ := strconv.ParseFloat(m[2], 64)
+		y, _ := strconv.ParseFloat(m[3], 64)
+		at[m[1]] = [2]float64{x, y}
 	}
 	for _, m := range edgePath.FindAllStringSubmatch(dom, -1) {
 		gotEdges = append(gotEdges, m[1]+"->"+m[2])
+		// Layered left to right: every input is drawn left of its reader.
+		if at[m[1]][0] >= at[m[2]][0] {
+			t.Errorf("stage %s at %v is not left of its reader, stage %s at %v", m[1], at[m[1]], m[2], at[m[2]])
+		}
+	}
+	// Boxes in the same layer do not overlap (a box is 122 high).
+	for a, pa := range at {
+		for b, pb := range at {
+			if a < b && pa[0] == pb[0] && math.Abs(pa[1]-pb[1]) < 122 {
+				t.Errorf("stages %s and %s overlap at %v and %v", a, b, pa, pb)
+			}
+		}
 	}
 	slices.Sort(gotStages)
 	slices.Sort(wantStages)
@@ -431,7 +448,14 @@ func TestWebUI(t *testing.T) {
 		t.Fatalf("the job list does not show %s\n%s", jobID, dom)
 	}
 
-	screenshot(t, bin, base+"#/jobs/"+jobID, "job")
+	join := final.ID
+	for _, s := range job.Stages {
+		if len(s.Inputs) >= 2 {
+			join = s.ID
+			break
+		}
+	}
+	screenshot(t, bin, base+"#/jobs/"+jobID+"/stages/"+strconv.Itoa(join), "job")
 	screenshot(t, bin, base+"#/executors", "executors")
 	screenshot(t, bin, base, "jobs")
 }
