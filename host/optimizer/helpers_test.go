@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/arbalest/arbalest/substrait/logical"
+	"github.com/arbalest/arbalest/substrait/sql/sqltest"
 )
 
 // A TPC-H catalog at scale factor 1, with the engine's logical types.
@@ -20,40 +21,8 @@ var (
 	tDate  = logical.Date32
 )
 
-func tableSource(name string, rows int64, cols ...any) *logical.TableSource {
-	fs := make([]arrow.Field, 0, len(cols)/2)
-	for i := 0; i < len(cols); i += 2 {
-		fs = append(fs, arrow.Field{Name: cols[i].(string), Type: cols[i+1].(arrow.DataType)})
-	}
-	return &logical.TableSource{Name: name, Format: "parquet", Location: "/data/" + name + ".parquet",
-		Schema: arrow.NewSchema(fs, nil), RowCount: rows}
-}
-
-var tpch = map[string]*logical.TableSource{
-	"lineitem": tableSource("lineitem", 6001215,
-		"l_orderkey", tInt64, "l_partkey", tInt64, "l_suppkey", tInt64, "l_linenumber", tInt32,
-		"l_quantity", tMoney, "l_extendedprice", tMoney, "l_discount", tMoney, "l_tax", tMoney,
-		"l_returnflag", tStr, "l_linestatus", tStr, "l_shipdate", tDate, "l_commitdate", tDate,
-		"l_receiptdate", tDate, "l_shipinstruct", tStr, "l_shipmode", tStr, "l_comment", tStr),
-	"orders": tableSource("orders", 1500000,
-		"o_orderkey", tInt64, "o_custkey", tInt64, "o_orderstatus", tStr, "o_totalprice", tMoney,
-		"o_orderdate", tDate, "o_orderpriority", tStr, "o_clerk", tStr, "o_shippriority", tInt32, "o_comment", tStr),
-	"partsupp": tableSource("partsupp", 800000,
-		"ps_partkey", tInt64, "ps_suppkey", tInt64, "ps_availqty", tInt32, "ps_supplycost", tMoney, "ps_comment", tStr),
-	"part": tableSource("part", 200000,
-		"p_partkey", tInt64, "p_name", tStr, "p_mfgr", tStr, "p_brand", tStr, "p_type", tStr,
-		"p_size", tInt32, "p_container", tStr, "p_retailprice", tMoney, "p_comment", tStr),
-	"customer": tableSource("customer", 150000,
-		"c_custkey", tInt64, "c_name", tStr, "c_address", tStr, "c_nationkey", tInt64, "c_phone", tStr,
-		"c_acctbal", tMoney, "c_mktsegment", tStr, "c_comment", tStr),
-	"supplier": tableSource("supplier", 10000,
-		"s_suppkey", tInt64, "s_name", tStr, "s_address", tStr, "s_nationkey", tInt64, "s_phone", tStr,
-		"s_acctbal", tMoney, "s_comment", tStr),
-	"nation": tableSource("nation", 25,
-		"n_nationkey", tInt64, "n_name", tStr, "n_regionkey", tInt64, "n_comment", tStr),
-	"region": tableSource("region", 5,
-		"r_regionkey", tInt64, "r_name", tStr, "r_comment", tStr),
-}
+// tpch are the TPC-H tables with SF 1 statistics.
+var tpch = sqltest.TPCH(false, true).Tables
 
 // scan reads a TPC-H table, optionally under an alias.
 func scan(table string, alias ...string) *logical.Scan {

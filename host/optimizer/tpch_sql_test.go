@@ -1,73 +1,12 @@
 package optimizer
 
 import (
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
+	"fmt"
 	"testing"
 
 	"github.com/arbalest/arbalest/substrait/logical"
-	"github.com/arbalest/arbalest/substrait/sql"
+	"github.com/arbalest/arbalest/substrait/sql/sqltest"
 )
-
-// sqlCatalog serves the TPC-H tables of this package's tests to the binder.
-type sqlCatalog struct{ views map[string]string }
-
-func (c *sqlCatalog) LookupTable(name string) (*logical.TableSource, bool) {
-	t, ok := tpch[strings.ToLower(name)]
-	return t, ok
-}
-
-func (c *sqlCatalog) LookupView(name string) (string, bool) {
-	v, ok := c.views[strings.ToLower(name)]
-	return v, ok
-}
-
-func (c *sqlCatalog) TableNames() []string {
-	var out []string
-	for k := range tpch {
-		out = append(out, k)
-	}
-	for k := range c.views {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-const tpchQueries = "../../../shared/tpch/queries"
-
-// bindTPCH binds every query of TPC-H query file name and returns the
-// query plans (Q15 creates and drops a view around its query).
-func bindTPCH(t *testing.T, name string) []logical.Plan {
-	t.Helper()
-	text, err := os.ReadFile(filepath.Join(tpchQueries, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	parsed, err := sql.Parse(string(text))
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	cat := &sqlCatalog{views: map[string]string{}}
-	var plans []logical.Plan
-	for _, p := range parsed {
-		st, err := sql.Bind(p, cat)
-		if err != nil {
-			t.Fatalf("bind %q: %v", p.SQL, err)
-		}
-		switch s := st.(type) {
-		case *sql.CreateView:
-			cat.views[strings.ToLower(s.Name)] = s.SQL
-		case *sql.DropView:
-			delete(cat.views, strings.ToLower(s.Name))
-		case *sql.Query:
-			plans = append(plans, s.Plan)
-		}
-	}
-	return plans
-}
 
 // TestTPCHQueriesFromSQL binds the 22 TPC-H queries, optimizes them and
 // checks the plans: valid, same output schema, idempotent, no cross join
@@ -75,14 +14,17 @@ func bindTPCH(t *testing.T, name string) []logical.Plan {
 // except those against single-row scalar subqueries), and every inner
 // equi-join has its smaller estimated input on the build (right) side.
 func TestTPCHQueriesFromSQL(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(tpchQueries, "q*.sql"))
-	if len(files) == 0 {
-		t.Skip("TPC-H queries not found at " + tpchQueries)
-	}
-	for _, f := range files {
-		name := filepath.Base(f)
-		t.Run(strings.TrimSuffix(name, ".sql"), func(t *testing.T) {
-			for _, in := range bindTPCH(t, name) {
+	for q := 1; q <= 22; q++ {
+		t.Run(fmt.Sprintf("q%02d", q), func(t *testing.T) {
+			text, err := sqltest.TPCHQuery(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plans, err := sqltest.TPCH(false, true).Bind(text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range plans {
 				runRulesChecked(t, in)
 				out, err := Optimize(in)
 				if err != nil {

@@ -3,130 +3,43 @@ package stages
 import (
 	"fmt"
 	"slices"
-	"sort"
-	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/arbalest/arbalest/host/optimizer"
 	"github.com/arbalest/arbalest/substrait/logical"
-	"github.com/arbalest/arbalest/substrait/sql"
+	"github.com/arbalest/arbalest/substrait/sql/sqltest"
 )
 
-// catalog serves tables and views to the binder.
-type catalog struct {
-	tables map[string]*logical.TableSource
-	views  map[string]string
-}
-
-func (c *catalog) LookupTable(name string) (*logical.TableSource, bool) {
-	t, ok := c.tables[strings.ToLower(name)]
-	return t, ok
-}
-
-func (c *catalog) LookupView(name string) (string, bool) {
-	v, ok := c.views[strings.ToLower(name)]
-	return v, ok
-}
-
-func (c *catalog) TableNames() []string {
-	var out []string
-	for k := range c.tables {
-		out = append(out, k)
-	}
-	for k := range c.views {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// table builds a table source from "name:type" column specs (i32, i64,
-// d15 (decimal(15,2)), d30 (decimal(30,2)), f64, s, date, bool).
-func table(name string, rows int64, cols string) *logical.TableSource {
-	types := map[string]arrow.DataType{
-		"i32": arrow.PrimitiveTypes.Int32, "i64": arrow.PrimitiveTypes.Int64,
-		"d15": logical.DecimalType(15, 2), "d30": logical.DecimalType(30, 2), "f64": logical.Float64,
-		"s": logical.Utf8, "date": logical.Date32, "bool": logical.Bool, "iv": logical.Interval,
-	}
-	var fs []arrow.Field
-	for _, col := range strings.Fields(cols) {
-		n, t, _ := strings.Cut(col, ":")
-		dt, ok := types[t]
-		if !ok {
-			panic("unknown test type " + t)
-		}
-		fs = append(fs, arrow.Field{Name: n, Type: dt, Nullable: true})
-	}
-	return &logical.TableSource{Name: name, Format: "parquet", Location: "/data/" + name + ".parquet",
-		Schema: arrow.NewSchema(fs, nil), RowCount: rows}
-}
-
 // tpchCatalog is TPC-H at scale factor 1 with the engine's types.
-func tpchCatalog() *catalog {
-	c := &catalog{tables: map[string]*logical.TableSource{}, views: map[string]string{}}
-	for _, t := range []*logical.TableSource{
-		table("lineitem", 6001215, "l_orderkey:i64 l_partkey:i64 l_suppkey:i64 l_linenumber:i32 l_quantity:d15 "+
-			"l_extendedprice:d15 l_discount:d15 l_tax:d15 l_returnflag:s l_linestatus:s l_shipdate:date l_commitdate:date "+
-			"l_receiptdate:date l_shipinstruct:s l_shipmode:s l_comment:s"),
-		table("orders", 1500000, "o_orderkey:i64 o_custkey:i64 o_orderstatus:s o_totalprice:d15 o_orderdate:date "+
-			"o_orderpriority:s o_clerk:s o_shippriority:i32 o_comment:s"),
-		table("partsupp", 800000, "ps_partkey:i64 ps_suppkey:i64 ps_availqty:i32 ps_supplycost:d15 ps_comment:s"),
-		table("part", 200000, "p_partkey:i64 p_name:s p_mfgr:s p_brand:s p_type:s p_size:i32 p_container:s p_retailprice:d15 p_comment:s"),
-		table("customer", 150000, "c_custkey:i64 c_name:s c_address:s c_nationkey:i64 c_phone:s c_acctbal:d15 c_mktsegment:s c_comment:s"),
-		table("supplier", 10000, "s_suppkey:i64 s_name:s s_address:s s_nationkey:i64 s_phone:s s_acctbal:d15 s_comment:s"),
-		table("nation", 25, "n_nationkey:i64 n_name:s n_regionkey:i64 n_comment:s"),
-		table("region", 5, "r_regionkey:i64 r_name:s r_comment:s"),
-	} {
-		c.tables[t.Name] = t
-	}
-	return c
-}
+func tpchCatalog() *sqltest.Catalog { return sqltest.TPCH(true, true) }
 
 // testCatalog has small generic tables for targeted tests.
-func testCatalog() *catalog {
-	c := &catalog{tables: map[string]*logical.TableSource{}, views: map[string]string{}}
-	for _, t := range []*logical.TableSource{
-		table("big", 10000000, "k:i64 k32:i32 g:s v:i64 x:d15 f:f64 b:bool w:d30 iv:iv"),
-		table("big2", 5000000, "k:i64 k32:i32 g:s v:i64 x:d15 f:f64 b:bool w:d30 iv:iv"),
-		table("small", 100, "k:i64 k32:i32 name:s x:d15"),
-	} {
-		c.tables[t.Name] = t
-	}
-	return c
+func testCatalog() *sqltest.Catalog {
+	return sqltest.NewCatalog(
+		sqltest.Table("big", 10000000, true, "k:i64 k32:i32 g:s v:i64 x:d15 f:f64 b:bool w:d30 iv:iv"),
+		sqltest.Table("big2", 5000000, true, "k:i64 k32:i32 g:s v:i64 x:d15 f:f64 b:bool w:d30 iv:iv"),
+		sqltest.Table("small", 100, true, "k:i64 k32:i32 name:s x:d15"),
+	)
 }
 
 // bindScript binds a SQL script and returns its query plans, optimized.
-func bindScript(t *testing.T, cat *catalog, script string) []logical.Plan {
+func bindScript(t *testing.T, cat *sqltest.Catalog, script string) []logical.Plan {
 	t.Helper()
-	parsed, err := sql.Parse(script)
+	plans, err := cat.Bind(script)
 	if err != nil {
-		t.Fatalf("parse: %v", err)
+		t.Fatal(err)
 	}
-	var plans []logical.Plan
-	for _, p := range parsed {
-		st, err := sql.Bind(p, cat)
-		if err != nil {
-			t.Fatalf("bind %q: %v", p.SQL, err)
-		}
-		switch s := st.(type) {
-		case *sql.CreateView:
-			cat.views[strings.ToLower(s.Name)] = s.SQL
-		case *sql.DropView:
-			delete(cat.views, strings.ToLower(s.Name))
-		case *sql.Query:
-			opt, err := optimizer.Optimize(s.Plan)
-			if err != nil {
-				t.Fatalf("optimize %q: %v", p.SQL, err)
-			}
-			plans = append(plans, opt)
+	for i, p := range plans {
+		if plans[i], err = optimizer.Optimize(p); err != nil {
+			t.Fatalf("optimize: %v\n%s", err, logical.Format(p))
 		}
 	}
 	return plans
 }
 
 // planSQL binds, optimizes and plans one query.
-func planSQL(t *testing.T, cat *catalog, query string, cfg Config) (logical.Plan, *Job) {
+func planSQL(t *testing.T, cat *sqltest.Catalog, query string, cfg Config) (logical.Plan, *Job) {
 	t.Helper()
 	plans := bindScript(t, cat, query)
 	if len(plans) != 1 {

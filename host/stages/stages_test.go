@@ -2,6 +2,7 @@ package stages
 
 import (
 	"errors"
+	"github.com/arbalest/arbalest/substrait/sql/sqltest"
 	"slices"
 	"strings"
 	"testing"
@@ -516,7 +517,7 @@ func TestValues(t *testing.T) {
 }
 
 func TestExplain(t *testing.T) {
-	src := table("t", 1000, "k:i64 v:i64")
+	src := sqltest.Table("t", 1000, true, "k:i64 v:i64")
 	scan := logical.NewScan(src, "", nil)
 	s := scan.Schema()
 	agg := logical.NewAggregate(scan, []logical.Expr{logical.Col(s, 0)}, []string{"k"}, nil,
@@ -549,7 +550,7 @@ Stage 2: tasks=1 inputs=[1:single] final output=[t.k:int64, n:int64]
 }
 
 func TestPlanErrors(t *testing.T) {
-	scan := logical.NewScan(table("t", 10, "k:i64"), "", nil)
+	scan := logical.NewScan(sqltest.Table("t", 10, true, "k:i64"), "", nil)
 	for _, tc := range []struct {
 		name string
 		p    logical.Plan

@@ -6,51 +6,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/arbalest/arbalest/substrait/consumer"
 	"github.com/arbalest/arbalest/substrait/logical"
+	"github.com/arbalest/arbalest/substrait/sql/sqltest"
 	pb "github.com/substrait-io/substrait-protobuf/go/substraitpb"
 	"google.golang.org/protobuf/proto"
 )
 
-// tpchTables is the TPC-H schema as tpchgen-cli writes it (dbgen types).
-var tpchTables = map[string]string{
-	"customer": "c_custkey:i64 c_name:s c_address:s c_nationkey:i64 c_phone:s c_acctbal:d c_mktsegment:s c_comment:s",
-	"lineitem": "l_orderkey:i64 l_partkey:i64 l_suppkey:i64 l_linenumber:i32 l_quantity:d l_extendedprice:d l_discount:d l_tax:d " +
-		"l_returnflag:s l_linestatus:s l_shipdate:date l_commitdate:date l_receiptdate:date l_shipinstruct:s l_shipmode:s l_comment:s",
-	"nation":   "n_nationkey:i64 n_name:s n_regionkey:i64 n_comment:s",
-	"orders":   "o_orderkey:i64 o_custkey:i64 o_orderstatus:s o_totalprice:d o_orderdate:date o_orderpriority:s o_clerk:s o_shippriority:i32 o_comment:s",
-	"part":     "p_partkey:i64 p_name:s p_mfgr:s p_brand:s p_type:s p_size:i32 p_container:s p_retailprice:d p_comment:s",
-	"partsupp": "ps_partkey:i64 ps_suppkey:i64 ps_availqty:i32 ps_supplycost:d ps_comment:s",
-	"region":   "r_regionkey:i64 r_name:s r_comment:s",
-	"supplier": "s_suppkey:i64 s_name:s s_address:s s_nationkey:i64 s_phone:s s_acctbal:d s_comment:s",
-}
-
-func tpchResolver() resolver {
-	r := resolver{}
-	for name, cols := range tpchTables {
-		var fs []arrow.Field
-		for _, c := range strings.Fields(cols) {
-			n, t, _ := strings.Cut(c, ":")
-			var at arrow.DataType
-			switch t {
-			case "i64":
-				at = arrow.PrimitiveTypes.Int64
-			case "i32":
-				at = arrow.PrimitiveTypes.Int32
-			case "d":
-				at = logical.DecimalType(15, 2)
-			case "date":
-				at = logical.Date32
-			default:
-				at = logical.Utf8
-			}
-			fs = append(fs, arrow.Field{Name: n, Type: at})
-		}
-		r[name] = &logical.TableSource{Name: name, Format: "parquet", Location: name + ".parquet", Schema: arrow.NewSchema(fs, nil), RowCount: -1}
-	}
-	return r
-}
+// tpchResolver resolves the TPC-H tables (dbgen types).
+func tpchResolver() consumer.TableResolver { return sqltest.TPCH(false, false) }
 
 // The fixtures under testdata/ were written by DataFusion 55
 // (datafusion.substrait.Serde.serialize_bytes over the TPC-H tables; Q1's
