@@ -20,7 +20,7 @@ PY_PACKAGES := pyarrow==26.0.1 duckdb==1.4.2 datafusion==55.0.0 tpchgen-cli==4.0
 
 export ARBALEST_VENV := $(abspath $(VENV))
 
-.PHONY: all build setup demo test test-go conformance-report test-tpch test-cluster etcd bench proto clean fmt vet
+.PHONY: all build setup demo test test-go conformance-report test-tpch test-cluster etcd chromium docker bench proto clean fmt vet
 
 all: build
 
@@ -48,7 +48,7 @@ demo: setup build $(DATA)/sf$(SF)/.done
 	[ -n "$$addr" ] || { cat $$log; exit 1; }; \
 	$(BIN) tpch run --connect $$addr --data $(DATA)/sf$(SF) --verify
 
-test: setup build test-go conformance-report test-tpch test-cluster
+test: setup build chromium test-go conformance-report test-tpch test-cluster
 
 test-go:
 	$(GO) vet ./...
@@ -79,12 +79,42 @@ test-cluster: setup build etcd $(DATA)/sf0.1/.done
 	if [ $$rc = 0 ]; then grep -E '^(--- |ok)|survived' $(DATA)/cluster-test.log; else cat $(DATA)/cluster-test.log; fi; [ $$rc = 0 ] || exit $$rc
 	$(GO) test -race -count=1 -run 'TestInProcessCluster' ./conformance/cluster/
 
+# Headless Chromium for the web UI test (Debian's chromium, with fonts for
+# readable screenshots); the test's screenshots go to data/screenshots.
+chromium:
+	@command -v chromium >/dev/null || { \
+		[ "$$(id -u)" = 0 ] || { echo "chromium is missing: install Debian's chromium (apt-get install chromium fonts-liberation)"; exit 1; }; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-liberation fonts-dejavu-core >/dev/null || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-liberation fonts-dejavu-core >/dev/null; }; }
+
+export ARBALEST_SCREENSHOT_DIR := $(abspath $(DATA)/screenshots)
+
 # etcd for the scheduler's state-store tests (Debian's etcd-server).
 etcd:
 	@command -v etcd >/dev/null || { \
 		[ "$$(id -u)" = 0 ] || { echo "etcd is missing: install Debian's etcd-server (apt-get install etcd-server)"; exit 1; }; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q etcd-server >/dev/null || \
 		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q etcd-server >/dev/null; }; }
+
+# The container image (docs/deploy.md): the binary linked statically (cgo for
+# the PostgreSQL parser, glibc linked in with -static) on an empty base.
+IMAGE ?= arbalest
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+IMAGE_CTX := bin/image
+
+docker:
+	rm -rf $(IMAGE_CTX)
+	mkdir -p $(IMAGE_CTX)/rootfs/etc/ssl/certs $(IMAGE_CTX)/rootfs/tmp $(IMAGE_CTX)/work
+	chmod 1777 $(IMAGE_CTX)/rootfs/tmp
+	cp /etc/ssl/certs/ca-certificates.crt $(IMAGE_CTX)/rootfs/etc/ssl/certs/
+	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo \
+		-ldflags '-s -w -X main.version=$(VERSION) -linkmode external -extldflags "-static"' \
+		-o $(IMAGE_CTX)/rootfs/arbalest ./cmd/arbalest
+	@if readelf -l $(IMAGE_CTX)/rootfs/arbalest | grep -q INTERP; then \
+		echo "$(IMAGE_CTX)/rootfs/arbalest is dynamically linked"; exit 1; fi
+	docker build -f docs/deploy/Dockerfile --build-arg VERSION=$(VERSION) \
+		-t $(IMAGE):$(VERSION) -t $(IMAGE):latest $(IMAGE_CTX)
+	docker run --rm --network none $(IMAGE):$(VERSION) version
 
 bench: setup build $(DATA)/sf$(BENCH_SF)/.done
 	$(VPY) -m pip install --quiet --disable-pip-version-check matplotlib==3.11.2

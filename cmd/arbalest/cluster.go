@@ -11,6 +11,7 @@ import (
 	"github.com/arbalest/arbalest/cmd/arbalest/cluster"
 	"github.com/arbalest/arbalest/host/engine"
 	"github.com/arbalest/arbalest/host/scheduler"
+	"github.com/arbalest/arbalest/host/webui"
 	"github.com/arbalest/arbalest/substrait/clusterpb"
 	"github.com/arbalest/arbalest/workers/go/executor"
 )
@@ -47,6 +48,7 @@ type schedulerFlags struct {
 	taskAttempts  int
 	state         string
 	etcd          string
+	http          string
 	sec           securityFlags
 }
 
@@ -60,6 +62,7 @@ func (f *schedulerFlags) add(fs *flag.FlagSet) {
 	fs.IntVar(&f.taskAttempts, "task-attempts", 4, "attempts of a task before its job fails")
 	fs.StringVar(&f.state, "state", "", "directory that keeps jobs and sessions across restarts (default: memory only)")
 	fs.StringVar(&f.etcd, "etcd", "", "etcd endpoints (comma-separated) that keep jobs and sessions across restarts")
+	fs.StringVar(&f.http, "http", "", "serve the web UI, REST API and Prometheus /metrics on HOST:PORT (default: off)")
 	f.sec.add(fs)
 }
 
@@ -92,6 +95,20 @@ func (f *schedulerFlags) config() (scheduler.Config, error) {
 	return cfg, nil
 }
 
+// serveHTTP serves the web UI, REST API and metrics of --http; the
+// returned func stops it.
+func (f *schedulerFlags) serveHTTP(s *cluster.Scheduler) (func(), error) {
+	if f.http == "" {
+		return func() {}, nil
+	}
+	srv, err := webui.Serve(f.http, webui.Handler(s.Sched, webui.Options{Token: f.sec.security().Token}))
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "web UI on %s\n", srv.URL())
+	return func() { srv.Close() }, nil
+}
+
 func cmdScheduler(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("scheduler", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:50050", "address to serve on (HOST:PORT)")
@@ -111,6 +128,12 @@ func cmdScheduler(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "scheduler serving on %s\n", s.Addr())
+	web, err := sf.serveHTTP(s)
+	if err != nil {
+		s.Stop()
+		return err
+	}
+	defer web()
 	select {
 	case <-ctx.Done():
 		s.Stop()
@@ -218,6 +241,12 @@ func cmdStandalone(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "standalone cluster: scheduler on %s, %d executors with %d slots each\n", st.Scheduler.Addr(), *n, ecfg.Slots)
+	web, err := sf.serveHTTP(st.Scheduler)
+	if err != nil {
+		st.Stop()
+		return err
+	}
+	defer web()
 	select {
 	case <-ctx.Done():
 	case err = <-st.Scheduler.Done():

@@ -448,6 +448,19 @@ func TestWebUI(t *testing.T) {
 		t.Fatalf("the job list does not show %s\n%s", jobID, dom)
 	}
 
+	// With a token, the page asks for it (a dialog, not a blocking
+	// prompt) and shows no data.
+	locked, err := webui.Serve("127.0.0.1:0", webui.Handler(st.Scheduler.Sched, webui.Options{Token: "t0ken"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locked.Close()
+	dom = string(browser(t, bin, locked.URL()+"/", "--dump-dom"))
+	if !regexp.MustCompile(`<dialog id="token-dialog"[^>]* open=""`).MatchString(dom) || jobRow.MatchString(dom) ||
+		!strings.Contains(dom, "missing bearer token") {
+		t.Fatalf("the token-protected page:\n%s", dom)
+	}
+
 	join := final.ID
 	for _, s := range job.Stages {
 		if len(s.Inputs) >= 2 {
@@ -458,6 +471,7 @@ func TestWebUI(t *testing.T) {
 	screenshot(t, bin, base+"#/jobs/"+jobID+"/stages/"+strconv.Itoa(join), "job")
 	screenshot(t, bin, base+"#/executors", "executors")
 	screenshot(t, bin, base, "jobs")
+	screenshot(t, bin, locked.URL()+"/", "token")
 }
 
 // htmlEscape escapes text the way the DOM serializer does in text nodes.

@@ -336,6 +336,13 @@ func TestStatic(t *testing.T) {
 			t.Errorf("GET %s with its ETag: %d", path, res.StatusCode)
 		}
 	}
+	// Mounted under a prefix, the UI and the API still answer.
+	mounted := http.StripPrefix("/ui", h)
+	if res := do(t, mounted, "GET", "/ui/"); res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Errorf("GET /ui/: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	var jobs jobList
+	decode(t, do(t, mounted, "GET", "/ui/api/jobs"), 200, &jobs)
 	if res := do(t, h, "GET", "/nope.js"); res.StatusCode != 404 {
 		t.Errorf("GET /nope.js: %d", res.StatusCode)
 	}

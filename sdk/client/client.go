@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -142,7 +143,7 @@ func (c *Client) Submit(ctx context.Context, req *clusterpb.SubmitJobRequest) (s
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		if status.Code(err) != codes.Unavailable {
+		if !retryable(err) {
 			return "", statusError(err)
 		}
 		if lostSince.IsZero() {
@@ -158,6 +159,22 @@ func (c *Client) Submit(ctx context.Context, req *clusterpb.SubmitJobRequest) (s
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
+}
+
+// retryable reports whether a call failed because the scheduler could not
+// be reached (it may be restarting), not because the connection itself is
+// refused for good (a TLS handshake or certificate failure).
+func retryable(err error) bool {
+	if status.Code(err) != codes.Unavailable {
+		return false
+	}
+	msg := strings.ToLower(status.Convert(err).Message())
+	for _, s := range []string{"tls:", "handshake", "certificate", "x509"} {
+		if strings.Contains(msg, s) {
+			return false
+		}
+	}
+	return true
 }
 
 func newRequestID() string {
@@ -181,7 +198,7 @@ func (c *Client) Wait(ctx context.Context, jobID string, progress func(*clusterp
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if code := status.Code(err); code != codes.Unavailable && code != codes.Canceled {
+		if !retryable(err) && status.Code(err) != codes.Canceled {
 			return nil, statusError(err)
 		}
 		if lostSince.IsZero() {

@@ -92,38 +92,60 @@ class ApiError extends Error {
 }
 
 async function api(path, method) {
-  for (let attempt = 0; ; attempt++) {
-    const headers = {Accept: 'application/json'};
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    if (token) headers.Authorization = 'Bearer ' + token;
-    const res = await fetch(path, {method: method || 'GET', headers, cache: 'no-store'});
-    if (res.status === 401 && attempt === 0 && askToken(token ? 'The access token was refused.' : '')) continue;
-    let body = null;
-    try { body = await res.json(); } catch (e) { /* not JSON */ }
-    if (!res.ok) throw new ApiError((body && body.error) || res.status + ' ' + res.statusText, res.status);
-    return body;
+  const headers = {Accept: 'application/json'};
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = 'Bearer ' + token;
+  const res = await fetch(path, {method: method || 'GET', headers, cache: 'no-store'});
+  let body = null;
+  try { body = await res.json(); } catch (e) { /* not JSON */ }
+  if (res.status === 401) {
+    if (token) sessionStorage.removeItem(TOKEN_KEY);
+    askToken(token ? 'The access token was refused; enter it again.' : 'This scheduler needs an access token.');
   }
+  if (!res.ok) throw new ApiError((body && body.error) || res.status + ' ' + res.statusText, res.status);
+  return body;
 }
 
-// askToken prompts for the API token once; after the user declines, the
-// footer offers a button instead of prompting on every refresh.
+// askToken asks for the API token in a dialog (once: after the user
+// dismisses it, the footer offers a link instead). The token is kept in
+// sessionStorage, for this tab only.
 function askToken(why) {
-  if (ui.tokenRefused) return false;
-  const t = window.prompt((why ? why + '\n' : '') + 'This scheduler needs an access token:');
-  if (!t) {
+  const dlg = $('token-dialog');
+  $('token-btn').hidden = false;
+  if (dlg.open || ui.tokenRefused) return;
+  $('token-why').textContent = why;
+  $('token-input').value = '';
+  dlg.showModal();
+}
+
+function setupToken() {
+  const dlg = $('token-dialog');
+  $('token-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const t = $('token-input').value.trim();
+    if (!t) return;
+    sessionStorage.setItem(TOKEN_KEY, t);
+    ui.tokenRefused = false;
+    $('token-btn').hidden = true;
+    dlg.close();
+    if (ui.route) refresh();
+  });
+  $('token-cancel').addEventListener('click', () => {
     ui.tokenRefused = true;
-    $('token-btn').hidden = false;
-    return false;
-  }
-  sessionStorage.setItem(TOKEN_KEY, t.trim());
-  $('token-btn').hidden = true;
-  return true;
+    dlg.close();
+  });
+  dlg.addEventListener('cancel', () => { ui.tokenRefused = true; }); // Escape
+  $('token-btn').addEventListener('click', () => {
+    ui.tokenRefused = false;
+    askToken('Enter the scheduler\'s access token.');
+  });
 }
 
 // ---- routing ----
 
 function parseRoute() {
-  const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const decode = (x) => { try { return decodeURIComponent(x); } catch (e) { return x; } };
+  const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decode);
   if (parts[0] === 'executors') return {view: 'executors'};
   if (parts[0] === 'jobs' && parts[1]) {
     const stage = parts[2] === 'stages' && /^\d+$/.test(parts[3] || '') ? Number(parts[3]) : null;
@@ -564,10 +586,9 @@ document.addEventListener('click', onActivate);
 document.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') onActivate(ev); });
 window.addEventListener('hashchange', navigate);
 document.addEventListener('DOMContentLoaded', () => {
-  $('token-btn').addEventListener('click', () => {
-    ui.tokenRefused = false;
-    if (askToken('')) refresh();
-  });
+  setupToken();
   navigate();
-  setInterval(refresh, REFRESH_MS);
+  // A hidden tab does not poll; it catches up when shown again.
+  setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) refresh(); });
 });

@@ -17,6 +17,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/arbalest/arbalest/substrait/clusterpb"
 	"github.com/arbalest/arbalest/substrait/consumer"
@@ -128,8 +129,13 @@ func Start(cfg Config) (*Executor, error) {
 		lis.Close()
 		return nil, err
 	}
+	// Reconnect to a scheduler that went away within a couple of seconds
+	// of its return (gRPC's default backoff grows to two minutes).
+	bo := backoff.DefaultConfig
+	bo.MaxDelay = 2 * time.Second
 	conn, err := grpc.NewClient(cfg.Scheduler, append([]grpc.DialOption{
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg))}, dialSec...)...)
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: 5 * time.Second})}, dialSec...)...)
 	if err != nil {
 		lis.Close()
 		return nil, fmt.Errorf("scheduler %s: %w", cfg.Scheduler, err)
