@@ -7,12 +7,16 @@ package examples
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -79,7 +83,7 @@ func Print(ctx context.Context, w io.Writer, res *client.Result) (err error) {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "(%d rows)\n", rows)
+	_, err = fmt.Fprintln(w, RowCount(rows))
 	return err
 }
 
@@ -96,4 +100,38 @@ func printBatch(w io.Writer, rec arrow.RecordBatch) int {
 		fmt.Fprintln(w, strings.Join(cells, "\t"))
 	}
 	return int(rec.NumRows())
+}
+
+// RowCount is the line Print ends a result with: "(1 row)", "(3 rows)".
+func RowCount(n int) string {
+	if n == 1 {
+		return "(1 row)"
+	}
+	return fmt.Sprintf("(%d rows)", n)
+}
+
+// Main is the command line every example shares: --connect, --data and
+// --timeout, Ctrl-C to stop, a client of the cluster; run does the
+// example's work with the remaining arguments.
+func Main(dataHelp string, run func(ctx context.Context, c *client.Client, w io.Writer, data string, args []string) error) {
+	connect := flag.String("connect", "127.0.0.1:50050", "the scheduler's `host:port`")
+	data := flag.String("data", "", dataHelp)
+	timeout := flag.Duration("timeout", 10*time.Minute, "give up after this long")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	err := func() error {
+		c, err := client.Dial(ctx, *connect)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return run(ctx, c, os.Stdout, *data, flag.Args())
+	}()
+	cancel()
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }

@@ -131,7 +131,7 @@ func suggest(s *logical.Schema, name string) []string {
 		}
 		seen[f.Name] = true
 		lf := strings.ToLower(f.Name)
-		d := editDistance(lname, lf)
+		d := sql.EditDistance(lname, lf)
 		if d <= max(2, len([]rune(name))/3) || (len(lname) >= 3 && isSubsequence(lname, lf)) {
 			close = append(close, scored{f.Name, d})
 		}
@@ -159,27 +159,6 @@ func isSubsequence(a, b string) bool {
 		}
 	}
 	return i == len(ar)
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // binder binds expressions against the schema of an operation's input.
@@ -346,7 +325,21 @@ func (b *binder) grouped(e Expr) (logical.Expr, bool, error) {
 	}
 	x, err := b.plain().bind(e)
 	if err != nil {
-		return nil, true, err
+		// A group key may be named by its name in the output (its As).
+		var ce *ColumnError
+		if c, isCol := e.n.(colNode); isCol && errors.As(err, &ce) && len(ce.Ambiguous) == 0 {
+			for i, n := range b.agg.groupNames {
+				if n == c.name {
+					return b.agg.groupRef(i), true, nil
+				}
+			}
+		}
+		if _, isCol := e.n.(colNode); isCol {
+			return nil, true, err
+		}
+		// Bind the parts: a column may name a key by its output name, and
+		// any other error recurs at the part that causes it.
+		return nil, false, nil
 	}
 	if i, ok := b.agg.groupKeys[exprKey(x)]; ok {
 		return b.agg.groupRef(i), true, nil
@@ -453,11 +446,23 @@ func name(e Expr, bound logical.Expr, in *logical.Schema) string {
 	return e.String()
 }
 
-// checkOutputType rejects columns of the untyped NULL type, which no
-// consumer can read.
-func checkOutputType(name string, x logical.Expr) error {
-	if x.Type().ID() == arrow.NULL {
-		return fmt.Errorf("column %q is an untyped NULL: give it a type with Null(type) or Lit(nil).Cast(type)", name)
+// top binds a whole expression of an operation. A NULL constant whose
+// type nothing determined (Lit(nil) alone, or compared only with other
+// NULLs) is an error: plans carry typed values only.
+func (b *binder) top(e Expr) (logical.Expr, error) {
+	x, err := b.bind(e)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	var untyped logical.Expr
+	logical.WalkExpr(x, func(n logical.Expr) bool {
+		if untyped == nil && n.Type().ID() == arrow.NULL {
+			untyped = n
+		}
+		return untyped == nil
+	})
+	if untyped != nil {
+		return nil, fmt.Errorf("%s has no type (an untyped NULL): give it one with Null(type) or Lit(nil).Cast(type)", untyped)
+	}
+	return x, nil
 }

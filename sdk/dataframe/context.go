@@ -23,7 +23,8 @@ type Catalog interface {
 	TableSchema(ctx context.Context, name string) (*arrow.Schema, error)
 }
 
-// ErrTableNotFound is wrapped by Catalog errors about unknown tables.
+// ErrTableNotFound is wrapped by StaticCatalog's errors about unknown
+// tables (the cluster's catalog reports them in its own words).
 var ErrTableNotFound = errors.New("table not found")
 
 // Context makes DataFrames over the tables of one client session and runs

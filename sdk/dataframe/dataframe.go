@@ -116,7 +116,7 @@ func (df *DataFrame) Filter(cond Expr) *DataFrame {
 		return df.derive(op, nil, err)
 	}
 	b := &binder{in: df.plan.Schema(), clause: op}
-	c, err := b.bind(cond)
+	c, err := b.top(cond)
 	if err == nil {
 		c, err = sql.Boolean(c, "Filter")
 	}
@@ -146,14 +146,11 @@ func (df *DataFrame) Select(exprs ...Expr) *DataFrame {
 	names := make([]string, len(exprs))
 	quals := make([]string, len(exprs))
 	for i, e := range exprs {
-		x, err := b.bind(e)
+		x, err := b.top(e)
 		if err != nil {
 			return df.derive(op, nil, fmt.Errorf("%s: %w", e, err))
 		}
 		out[i], names[i] = x, name(e, x, in)
-		if err := checkOutputType(names[i], x); err != nil {
-			return df.derive(op, nil, err)
-		}
 		if c, ok := x.(*logical.ColumnRef); ok {
 			quals[i] = in.Fields[c.Index].Qualifier
 		}
@@ -193,12 +190,9 @@ func (df *DataFrame) WithColumn(name string, e Expr) *DataFrame {
 		return df.derive(op, nil, errors.New("empty column name"))
 	}
 	in := df.plan.Schema()
-	x, err := (&binder{in: in, clause: op}).bind(e)
+	x, err := (&binder{in: in, clause: op}).top(e)
 	if err != nil {
 		return df.derive(op, nil, fmt.Errorf("%s: %w", e, err))
-	}
-	if err := checkOutputType(name, x); err != nil {
-		return df.derive(op, nil, err)
 	}
 	exprs, names, quals := identity(in)
 	replaced := false
@@ -326,14 +320,11 @@ func (g *Grouped) Agg(items ...Expr) *DataFrame {
 	plain := &binder{in: in, clause: "GroupBy"}
 	var groupQuals []string
 	for _, k := range g.keys {
-		x, err := plain.bind(k)
+		x, err := plain.top(k)
 		if err != nil {
 			return df.derive("GroupBy", nil, fmt.Errorf("%s: %w", k, err))
 		}
 		n := name(k, x, in)
-		if err := checkOutputType(n, x); err != nil {
-			return df.derive("GroupBy", nil, err)
-		}
 		q := ""
 		if c, ok := x.(*logical.ColumnRef); ok {
 			q = in.Fields[c.Index].Qualifier
@@ -351,7 +342,7 @@ func (g *Grouped) Agg(items ...Expr) *DataFrame {
 	bound := make([]logical.Expr, len(items))
 	names := make([]string, len(items))
 	for i, it := range items {
-		x, err := b.bind(it)
+		x, err := b.top(it)
 		if err != nil {
 			return df.derive(op, nil, fmt.Errorf("%s: %w", it, err))
 		}
@@ -361,9 +352,6 @@ func (g *Grouped) Agg(items ...Expr) *DataFrame {
 			if _, isCol := unalias(it).n.(colNode); isCol {
 				names[i] = st.groupNames[c.Index]
 			}
-		}
-		if err := checkOutputType(names[i], x); err != nil {
-			return df.derive(op, nil, err)
 		}
 	}
 	// When the items are exactly the aggregates, in order, the Aggregate
@@ -433,7 +421,7 @@ func (df *DataFrame) Sort(keys ...SortKey) *DataFrame {
 	b := &binder{in: df.plan.Schema(), clause: op}
 	out := make([]logical.SortKey, len(keys))
 	for i, k := range keys {
-		x, err := b.bind(k.e)
+		x, err := b.top(k.e)
 		if err != nil {
 			return df.derive(op, nil, fmt.Errorf("%s: %w", k.e, err))
 		}

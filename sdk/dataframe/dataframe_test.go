@@ -272,7 +272,7 @@ func TestPlans(t *testing.T) {
 			build: func(tb func(string) *dataframe.DataFrame) *dataframe.DataFrame {
 				return tb("t").GroupByExpr(C("a").Mod(10).As("bucket"), C("s")).Agg(
 					L(100).Mul(dataframe.Sum(C("d"))).Div(dataframe.Sum(C("b"))).As("pct"),
-					C("a").Mod(10).Add(1).As("next_bucket"),
+					C("bucket").Add(1).As("next_bucket"),
 					dataframe.Max(C("b")).Sub(dataframe.Min(C("b"))).As("spread"),
 					dataframe.Count(),
 				).Filter(C("spread").Gt(0))
@@ -442,10 +442,11 @@ func TestErrors(t *testing.T) {
 		{"join keys", li.JoinOn(tt, dataframe.Inner, []string{"l_orderkey"}, []string{"x"}), `JoinOn: right key: column "x" not found`},
 		{"join key types", li.JoinOn(tt, dataframe.Inner, []string{"l_shipdate"}, []string{"s"}), "cannot compare date with text"},
 		{"join condition", li.Join(tt, dataframe.Inner, C("l_orderkey")), "argument of the join condition must be boolean"},
-		{"untyped null", tt.Select(dataframe.Lit(nil).As("n")), `column "n" is an untyped NULL`},
+		{"untyped null", tt.Select(dataframe.Lit(nil).As("n")), "NULL has no type (an untyped NULL)"},
 		{"negative limit", tt.Limit(-1), "Limit: negative count -1"},
 		{"empty expression", tt.Select(dataframe.Expr{}), "empty expression"},
 		{"bad literal", tt.Select(dataframe.Lit(struct{}{})), "constant of Go type struct {} is not supported"},
+		{"unfinished case", tt.Select(C("a").Add(dataframe.When(C("a").Gt(1), 1))), "unfinished CASE: end it with Otherwise or End"},
 		{"error carried", li.Filter(C("nope").IsNull()).Limit(1).Sort(C("x").Asc()), `Filter: nope IS NULL: column "nope" not found`},
 		{"nil input", (*dataframe.DataFrame)(nil).Filter(C("a").IsNull()), "nil DataFrame"},
 		{"nil right", tt.Join(nil, dataframe.Inner, C("a").IsNull()), "nil right DataFrame"},

@@ -95,6 +95,8 @@ func Lit(v any) Expr {
 	switch x := v.(type) {
 	case Expr:
 		return x
+	case CaseExpr:
+		return Expr{litNode{err: fmt.Errorf("unfinished CASE: end it with Otherwise or End")}}
 	case nil:
 		return literal(logical.NullLiteral(arrow.Null))
 	case bool:

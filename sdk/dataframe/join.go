@@ -54,7 +54,7 @@ func (df *DataFrame) Join(right *DataFrame, how JoinType, on Expr) *DataFrame {
 		return failed(df.session(), fmt.Errorf("%s: %w", op, err))
 	}
 	both := logical.Concat(l.Schema(), r.Schema())
-	c, err := (&binder{in: both, clause: "the join condition"}).bind(on)
+	c, err := (&binder{in: both, clause: "the join condition"}).top(on)
 	if err == nil {
 		c, err = sql.Boolean(c, "the join condition")
 	}

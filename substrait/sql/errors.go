@@ -69,8 +69,9 @@ func runeOffset(text string, chars int) int {
 	return off
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b (in runes),
+// which ranks the "did you mean" suggestions of errors.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
@@ -103,7 +104,7 @@ func suggest(name string, candidates []string) string {
 			continue
 		}
 		seen[c] = true
-		d := editDistance(lname, strings.ToLower(c))
+		d := EditDistance(lname, strings.ToLower(c))
 		limit := max(2, len([]rune(name))/3)
 		if d > limit {
 			continue

@@ -14,39 +14,12 @@ import (
 	"github.com/arbalest/arbalest/substrait/logical"
 )
 
-// contractType maps a type that a file reader produces to the type the
-// engine uses for it (see substrait/logical/types.go): every string type
-// becomes utf8, binary types binary, decimals of precision 18 or less
-// Decimal64, timestamps timestamp[us] without a zone (the values are UTC
-// instants), date64 date32. Integers, floats, booleans and nested types are
-// kept as they are.
-func contractType(t arrow.DataType) arrow.DataType {
-	switch t.ID() {
-	case arrow.STRING_VIEW, arrow.LARGE_STRING:
-		return arrow.BinaryTypes.String
-	case arrow.BINARY_VIEW, arrow.LARGE_BINARY:
-		return arrow.BinaryTypes.Binary
-	case arrow.DICTIONARY:
-		return contractType(t.(*arrow.DictionaryType).ValueType)
-	case arrow.DECIMAL32, arrow.DECIMAL64, arrow.DECIMAL128, arrow.DECIMAL256:
-		d := t.(arrow.DecimalType)
-		return logical.DecimalType(d.GetPrecision(), d.GetScale())
-	case arrow.TIMESTAMP:
-		return logical.TimestampUs
-	case arrow.DATE64:
-		return logical.Date32
-	}
-	return t
-}
+// contractType is the type the engine reads a file column of type t as
+// (logical.ContractType: the rule the SDK applies to file schemas too).
+func contractType(t arrow.DataType) arrow.DataType { return logical.ContractType(t) }
 
 // contractSchema applies contractType to every field of s.
-func contractSchema(s *arrow.Schema) *arrow.Schema {
-	fs := make([]arrow.Field, s.NumFields())
-	for i, f := range s.Fields() {
-		fs[i] = arrow.Field{Name: f.Name, Type: contractType(f.Type), Nullable: f.Nullable}
-	}
-	return arrow.NewSchema(fs, nil)
-}
+func contractSchema(s *arrow.Schema) *arrow.Schema { return logical.ContractSchema(s) }
 
 // conformArray returns arr converted to target (a contract type of
 // arr's type). The result is a new reference the caller releases; arr is
