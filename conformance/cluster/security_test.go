@@ -94,7 +94,7 @@ func TestSecurity(t *testing.T) {
 		c.check(q, tpch.Run(ctx, r, q), want)
 	}
 
-	refused := func(name string, sec clusterpb.Security, wantErr string) {
+	refused := func(name string, sec clusterpb.Security, wantErr ...string) {
 		t.Helper()
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
@@ -107,14 +107,23 @@ func TestSecurity(t *testing.T) {
 		client.ReconnectWindow = time.Second
 		defer func() { client.ReconnectWindow = old }()
 		_, err = bad.SQL(cctx, "SELECT 1")
-		if err == nil || !strings.Contains(strings.ToLower(err.Error()), wantErr) {
-			t.Errorf("%s: err = %v, want it to mention %q", name, err, wantErr)
+		if err == nil {
+			t.Errorf("%s: the cluster answered", name)
+			return
 		}
+		for _, w := range wantErr {
+			if strings.Contains(strings.ToLower(err.Error()), w) {
+				return
+			}
+		}
+		t.Errorf("%s: err = %v, want it to mention one of %q", name, err, wantErr)
 	}
 	refused("no token", clusterpb.Security{CertFile: cert, KeyFile: key, CAFile: ca}, "token")
 	refused("wrong token", clusterpb.Security{Token: "guess", CertFile: cert, KeyFile: key, CAFile: ca}, "token")
 	start := time.Now()
-	refused("no client certificate", clusterpb.Security{Token: "s3cret", CAFile: ca}, "certificate")
+	// TLS 1.3 reports a refused client certificate after the handshake:
+	// the client sees the alert, or only the closed connection.
+	refused("no client certificate", clusterpb.Security{Token: "s3cret", CAFile: ca}, "certificate", "broken pipe", "connection reset", "eof")
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("a refused TLS handshake took %s to report", d)
 	}
