@@ -150,12 +150,14 @@ type executorFlags struct {
 	workDir     string
 	memoryLimit string
 	advertise   string
+	flightOnly  bool
 }
 
 func (f *executorFlags) add(fs *flag.FlagSet, defaultSlots int) {
 	fs.IntVar(&f.slots, "slots", defaultSlots, "tasks run at once")
 	fs.StringVar(&f.workDir, "work-dir", "", "directory for shuffle and result files (default: a new temporary directory)")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "", "memory limit of each task's operators, e.g. 2GB (default: none)")
+	fs.BoolVar(&f.flightOnly, "shuffle-over-flight", false, "read other executors' shuffle outputs over Flight even when their files are on this machine")
 }
 
 func (f *executorFlags) config() (executor.Config, func(), error) {
@@ -176,7 +178,7 @@ func (f *executorFlags) config() (executor.Config, func(), error) {
 		f.workDir = d
 		cleanup = func() { os.RemoveAll(d) }
 	}
-	c.WorkDir, c.Slots, c.Advertise = f.workDir, f.slots, f.advertise
+	c.WorkDir, c.Slots, c.Advertise, c.FlightOnly = f.workDir, f.slots, f.advertise, f.flightOnly
 	return c, cleanup, nil
 }
 

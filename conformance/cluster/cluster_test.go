@@ -167,7 +167,17 @@ var schedReady = regexp.MustCompile(`scheduler serving on (\S+)`)
 
 func newCluster(t *testing.T, e env, executors, slots int, schedArgs ...string) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, e: e, addr: freeAddr(t)}
+	c := &testCluster{t: t, e: e}
+	c.start(executors, slots, schedArgs...)
+	return c
+}
+
+// start starts the scheduler and the executors and waits until they
+// answer.
+func (c *testCluster) start(executors, slots int, schedArgs ...string) {
+	t, e := c.t, c.e
+	t.Helper()
+	c.addr = freeAddr(t)
 	c.schedArgs = append([]string{"scheduler", "--addr", c.addr, "--heartbeat", "250ms", "--executor-timeout", "2s", "--partitions", "4"}, schedArgs...)
 	c.sched, _ = start(t, e, "scheduler", regexp.MustCompile(`scheduler serving on (\S+)`), c.schedArgs...)
 	for i := 0; i < executors; i++ {
@@ -188,7 +198,6 @@ func newCluster(t *testing.T, e env, executors, slots int, schedArgs ...string) 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return c
 }
 
 // freeAddr is a loopback address with a port nobody listens on (the
@@ -304,11 +313,13 @@ func tail(s string, n int) string {
 	return s
 }
 
-// TestTPCH runs the 22 queries on one scheduler and three executors.
+// TestTPCH runs the 22 queries on one scheduler and three executors that
+// read each other's shuffle outputs over Flight, as on separate machines.
 func TestTPCH(t *testing.T) {
 	e := needEnv(t)
 	want := duckdb(t, e)
-	c := newCluster(t, e, 3, 2)
+	c := &testCluster{t: t, e: e, execFlags: []string{"--shuffle-over-flight"}}
+	c.start(3, 2)
 	r, done := c.runner()
 	defer done()
 	ctx := context.Background()

@@ -39,7 +39,7 @@ func (s *Scheduler) fragment(t *task) ([]byte, error) {
 			if ex != nil {
 				addr = ex.meta.GetFlightAddress()
 			}
-			c.Locations = append(c.Locations, logical.ShuffleLocation{MapPartition: m.partition, ExecutorID: m.executor, FlightAddress: addr})
+			c.Locations = append(c.Locations, logical.ShuffleLocation{MapPartition: m.partition, ExecutorID: m.executor, FlightAddress: addr, Path: m.outputDir})
 		}
 		return c, nil
 	})

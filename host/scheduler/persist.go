@@ -55,6 +55,7 @@ type taskRecord struct {
 	Failures int                          `json:"failures,omitempty"`
 	LastErr  string                       `json:"last_error,omitempty"`
 	Executor string                       `json:"executor,omitempty"`
+	Dir      string                       `json:"dir,omitempty"`
 	Outputs  []*clusterpb.PartitionOutput `json:"outputs,omitempty"`
 }
 
@@ -76,7 +77,7 @@ func (j *job) record() (*jobRecord, error) {
 		for _, t := range st.tasks {
 			tr := taskRecord{Attempt: t.attempt, Failures: t.failures, LastErr: t.lastErr}
 			if t.phase == taskDone {
-				tr.Done, tr.Executor, tr.Outputs = true, t.executor, t.outputs
+				tr.Done, tr.Executor, tr.Outputs, tr.Dir = true, t.executor, t.outputs, t.outputDir
 			}
 			sr.Tasks = append(sr.Tasks, tr)
 		}
@@ -119,7 +120,7 @@ func restoreJob(r *jobRecord) (*job, error) {
 			t := st.tasks[k]
 			t.attempt, t.failures, t.lastErr = tr.Attempt, tr.Failures, tr.LastErr
 			if tr.Done {
-				t.phase, t.executor, t.outputs = taskDone, tr.Executor, tr.Outputs
+				t.phase, t.executor, t.outputs, t.outputDir = taskDone, tr.Executor, tr.Outputs, tr.Dir
 				st.done++
 			}
 		}

@@ -488,6 +488,7 @@ func (s *Scheduler) resetTaskLocked(t *task) {
 	t.phase = taskPending
 	t.executor = ""
 	t.outputs = nil
+	t.outputDir = ""
 }
 
 // failIfExhaustedLocked fails the job when a task used all its attempts.
@@ -988,6 +989,7 @@ func (s *Scheduler) updateLocked(executorID string, st *clusterpb.TaskStatus) {
 			e.used--
 		}
 		t.phase, t.executor, t.outputs, t.metrics, t.ended = taskDone, executorID, st.GetOutputs(), st.GetMetrics(), time.Now()
+		t.outputDir = st.GetOutputDir()
 		s.counts.tasksSucceeded.Add(1)
 		sg.done++
 		if sg == j.final() && sg.complete() {

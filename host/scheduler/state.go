@@ -33,7 +33,9 @@ type task struct {
 	executor string // running or done on
 	// outputs of the successful attempt; rows per output partition.
 	outputs []*clusterpb.PartitionOutput
-	metrics *clusterpb.TaskMetrics
+	// outputDir is where the outputs are on their executor's machine.
+	outputDir string
+	metrics   *clusterpb.TaskMetrics
 	// excluded are executors that refused the task, with the reason.
 	excluded map[string]string
 	// missed counts heartbeats of its executor that did not list it.

@@ -1150,8 +1150,13 @@ type TaskStatus struct {
 	// be read: the scheduler re-runs the map task that produced it.
 	FetchFailure *FetchFailure `protobuf:"bytes,5,opt,name=fetch_failure,json=fetchFailure,proto3" json:"fetch_failure,omitempty"`
 	// outputs are the task's output partitions (on success).
-	Outputs       []*PartitionOutput `protobuf:"bytes,6,rep,name=outputs,proto3" json:"outputs,omitempty"`
-	Metrics       *TaskMetrics       `protobuf:"bytes,7,opt,name=metrics,proto3" json:"metrics,omitempty"`
+	Outputs []*PartitionOutput `protobuf:"bytes,6,rep,name=outputs,proto3" json:"outputs,omitempty"`
+	Metrics *TaskMetrics       `protobuf:"bytes,7,opt,name=metrics,proto3" json:"metrics,omitempty"`
+	// output_dir is the absolute path of the directory holding the task's
+	// output files on the executor's machine: a reader on the same machine
+	// (or a shared file system) reads them from there instead of over
+	// Flight.
+	OutputDir     string `protobuf:"bytes,8,opt,name=output_dir,json=outputDir,proto3" json:"output_dir,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1233,6 +1238,13 @@ func (x *TaskStatus) GetMetrics() *TaskMetrics {
 		return x.Metrics
 	}
 	return nil
+}
+
+func (x *TaskStatus) GetOutputDir() string {
+	if x != nil {
+		return x.OutputDir
+	}
+	return ""
 }
 
 // FetchFailure names the shuffle output a task could not read.
@@ -2184,7 +2196,7 @@ const file_arbalest_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x15RemoveJobFilesRequest\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x16\n" +
 	"\x06stages\x18\x02 \x03(\rR\x06stages\"\x18\n" +
-	"\x16RemoveJobFilesResponse\"\xee\x02\n" +
+	"\x16RemoveJobFilesResponse\"\x8d\x03\n" +
 	"\n" +
 	"TaskStatus\x12/\n" +
 	"\x04task\x18\x01 \x01(\v2\x1b.arbalest.cluster.v1.TaskIdR\x04task\x12\x1f\n" +
@@ -2194,7 +2206,9 @@ const file_arbalest_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12F\n" +
 	"\rfetch_failure\x18\x05 \x01(\v2!.arbalest.cluster.v1.FetchFailureR\ffetchFailure\x12>\n" +
 	"\aoutputs\x18\x06 \x03(\v2$.arbalest.cluster.v1.PartitionOutputR\aoutputs\x12:\n" +
-	"\ametrics\x18\a \x01(\v2 .arbalest.cluster.v1.TaskMetricsR\ametrics\"o\n" +
+	"\ametrics\x18\a \x01(\v2 .arbalest.cluster.v1.TaskMetricsR\ametrics\x12\x1d\n" +
+	"\n" +
+	"output_dir\x18\b \x01(\tR\toutputDir\"o\n" +
 	"\fFetchFailure\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12\x19\n" +

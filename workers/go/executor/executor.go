@@ -11,6 +11,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -48,6 +49,9 @@ type Config struct {
 	SweepAge time.Duration
 	// Logf logs; nil uses the standard logger.
 	Logf func(format string, args ...any)
+	// FlightOnly reads other executors' shuffle outputs over Flight even
+	// when their files are on this machine.
+	FlightOnly bool
 	// Security is how the executor, the scheduler, the other executors and
 	// clients authenticate (token, TLS): it guards the executor's services
 	// (tasks and Flight) and is presented on its own calls.
@@ -333,7 +337,7 @@ func (e *Executor) launch(req *clusterpb.LaunchTasksRequest) *clusterpb.LaunchTa
 func (e *Executor) run(ctx context.Context, cancel context.CancelFunc, key taskKey, task worker.Task, id *clusterpb.TaskId, memLimit int64) {
 	defer e.wg.Done()
 	defer cancel()
-	env := worker.TaskEnv{ExecutorID: e.id, WorkDir: e.cfg.WorkDir, MemoryLimit: memLimit, Fetch: shuffle.ReaderConfig{Clients: e.flights}}
+	env := worker.TaskEnv{ExecutorID: e.id, WorkDir: e.cfg.WorkDir, MemoryLimit: memLimit, Fetch: shuffle.ReaderConfig{Clients: e.flights, FlightOnly: e.cfg.FlightOnly}}
 	res, err := runGuarded(ctx, task, env)
 	st := &clusterpb.TaskStatus{Task: id, ExecutorId: e.id}
 	switch {
@@ -349,6 +353,9 @@ func (e *Executor) run(ctx context.Context, cancel context.CancelFunc, key taskK
 		}
 		st.Metrics = &clusterpb.TaskMetrics{ElapsedMs: uint64(res.Elapsed.Milliseconds()), OutputRows: uint64(res.OutputRows),
 			PeakMemoryBytes: uint64(res.PeakMemory), Operators: res.Analyze}
+		if dir, err := filepath.Abs(worker.OutputDir(e.cfg.WorkDir, task.JobID, task.Stage, task.Partition)); err == nil {
+			st.OutputDir = dir
+		}
 	case ctx.Err() != nil || errors.Is(err, exec.ErrCanceled):
 		st.State = clusterpb.TaskState_TASK_STATE_CANCELLED
 		st.Error = err.Error()

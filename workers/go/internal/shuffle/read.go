@@ -42,9 +42,15 @@ type ReadRequest struct {
 
 // ReaderConfig says how a Reader fetches.
 type ReaderConfig struct {
-	// LocalExecutorID is this executor's id: a location with that id whose
-	// file exists is read from disk instead of over Flight.
+	// LocalExecutorID is this executor's id. Every location whose Path
+	// holds its files on this machine (this executor's own, or another's
+	// on the same host or a shared file system) is read from disk; the
+	// others over Flight.
 	LocalExecutorID string
+	// FlightOnly reads the other executors' outputs over Flight even when
+	// their files are on this machine (to run a one-machine cluster as if
+	// it had several).
+	FlightOnly bool
 	// Clients supplies Flight clients; nil gives the reader a private
 	// cache dialled with DialFlight, closed with the reader. An executor
 	// shares one cache between its tasks.
@@ -294,7 +300,10 @@ func (r *Reader) fetchErr(s source, addr string, err error) *FetchError {
 
 // fetch streams one source into r.out.
 func (r *Reader) fetch(ctx context.Context, s source) error {
-	if r.cfg.LocalExecutorID != "" && s.loc.ExecutorID == r.cfg.LocalExecutorID && s.loc.Path != "" {
+	// A map task's directory that is on this machine (this executor's, or
+	// another executor's on the same host or a shared file system) is read
+	// from disk.
+	if s.loc.Path != "" && (!r.cfg.FlightOnly || s.loc.ExecutorID == r.cfg.LocalExecutorID) {
 		path := PartitionPath(s.loc.Path, s.partition)
 		f, err := os.Open(path)
 		switch {

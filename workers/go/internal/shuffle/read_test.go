@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -98,9 +99,16 @@ func (c *cluster) writeStage(t *testing.T, stage, maps int, spec WriteSpec) ([]a
 		if m%2 == 1 {
 			loc.ExecutorID, loc.FlightAddress, root = "B", c.srvB.Addr(), c.rootB
 		}
-		loc.Path = TaskDir(root, testJob, stage, m)
-		if _, err := Write(context.Background(), &sliceInput{schema: testSchema, batches: in}, spec, loc.Path, c.memW); err != nil {
+		dir := TaskDir(root, testJob, stage, m)
+		if _, err := Write(context.Background(), &sliceInput{schema: testSchema, batches: in}, spec, dir, c.memW); err != nil {
 			t.Fatal(err)
+		}
+		// B stands for another machine: its directory is not visible here,
+		// so its outputs come over Flight.
+		if loc.ExecutorID == "A" {
+			loc.Path = dir
+		} else {
+			loc.Path = filepath.Join(t.TempDir(), "elsewhere")
 		}
 		locs = append(locs, loc)
 	}
@@ -506,5 +514,42 @@ func TestFlightServiceTickets(t *testing.T) {
 		if tc.code == codes.NotFound && !strings.Contains(err.Error(), "map 1") {
 			t.Errorf("%s: NotFound does not name the ticket: %v", name, err)
 		}
+	}
+}
+
+// A location whose files are on this machine is read from disk whatever
+// executor wrote it, unless FlightOnly asks for Flight.
+func TestReaderColocated(t *testing.T) {
+	checkGoroutines(t)
+	root := t.TempDir()
+	dir := TaskDir(root, testJob, 1, 0)
+	memW := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer memW.AssertSize(t, 0)
+	in := makeBatches(t, memW, 1, 100, 7)
+	defer releaseAll(in)
+	if _, err := Write(context.Background(), &sliceInput{schema: testSchema, batches: in}, WriteSpec{Kind: logical.ShuffleSingle}, dir, memW); err != nil {
+		t.Fatal(err)
+	}
+	memR := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer memR.AssertSize(t, 0)
+	loc := logical.ShuffleLocation{MapPartition: 0, ExecutorID: "other", FlightAddress: deadAddr(t), Path: dir}
+	req := ReadRequest{Schema: testSchema, JobID: testJob, Stage: 1, Partitions: []int{0}, Locations: []logical.ShuffleLocation{loc}}
+	r, err := OpenReader(context.Background(), req, ReaderConfig{LocalExecutorID: "me"}, memR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := readAll(t, r)
+	rows := 0
+	for _, b := range bs {
+		rows += int(b.NumRows())
+	}
+	releaseAll(bs)
+	r.Close()
+	if err != nil || rows != 100 {
+		t.Fatalf("co-located read: %d rows, %v", rows, err)
+	}
+	fe := fetchErr(t, req, ReaderConfig{LocalExecutorID: "me", FlightOnly: true}, memR)
+	if fe.Addr != loc.FlightAddress {
+		t.Fatalf("FlightOnly read from %s, want the Flight address %s", fe.Addr, loc.FlightAddress)
 	}
 }
