@@ -156,16 +156,23 @@ type executorFlags struct {
 func (f *executorFlags) add(fs *flag.FlagSet, defaultSlots int) {
 	fs.IntVar(&f.slots, "slots", defaultSlots, "tasks run at once")
 	fs.StringVar(&f.workDir, "work-dir", "", "directory for shuffle and result files (default: a new temporary directory)")
-	fs.StringVar(&f.memoryLimit, "memory-limit", "", "memory limit of each task's operators, e.g. 2GB (default: none)")
+	fs.StringVar(&f.memoryLimit, "memory-limit", "", "memory limit of each task's operators, e.g. 2GB, or none (default: 70% of the memory, shared by the slots)")
 	fs.BoolVar(&f.flightOnly, "shuffle-over-flight", false, "read other executors' shuffle outputs over Flight even when their files are on this machine")
 }
 
 func (f *executorFlags) config() (executor.Config, func(), error) {
 	var c executor.Config
-	if f.memoryLimit != "" {
+	switch f.memoryLimit {
+	case "":
+	case "none":
+		c.MemoryLimit = -1
+	default:
 		n, err := engine.ParseBytes(f.memoryLimit)
 		if err != nil {
 			return c, nil, fmt.Errorf("--memory-limit: %w", err)
+		}
+		if n <= 0 {
+			return c, nil, fmt.Errorf("--memory-limit %q: give a size or none", f.memoryLimit)
 		}
 		c.MemoryLimit = n
 	}
@@ -206,7 +213,7 @@ func cmdExecutor(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "executor %s serving on %s (%d slots, work dir %s)\n", e.ID(), e.Addr(), cfg.Slots, cfg.WorkDir)
+	fmt.Fprintf(os.Stderr, "executor %s serving on %s (%d slots, work dir %s, %s per task)\n", e.ID(), e.Addr(), cfg.Slots, cfg.WorkDir, e.MemoryLimitText())
 	<-ctx.Done()
 	e.Stop()
 	return nil

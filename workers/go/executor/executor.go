@@ -42,7 +42,8 @@ type Config struct {
 	Slots int
 	// WorkDir holds the shuffle and result files.
 	WorkDir string
-	// MemoryLimit bounds each task's operator state; 0 = none.
+	// MemoryLimit bounds each task's operator state; 0 takes 70% of the
+	// memory the process may use, shared by the slots; < 0 means none.
 	MemoryLimit int64
 	// SweepAge removes job files older than this (left by crashes); 0
 	// means 24h.
@@ -111,6 +112,12 @@ func Start(cfg Config) (*Executor, error) {
 	if cfg.SweepAge <= 0 {
 		cfg.SweepAge = 24 * time.Hour
 	}
+	switch {
+	case cfg.MemoryLimit == 0:
+		cfg.MemoryLimit = defaultTaskMemory(cfg.Slots)
+	case cfg.MemoryLimit < 0:
+		cfg.MemoryLimit = 0
+	}
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("executor listen on %s: %w", cfg.Listen, err)
@@ -164,6 +171,14 @@ func Start(cfg Config) (*Executor, error) {
 	go e.heartbeatLoop()
 	go e.sweepLoop()
 	return e, nil
+}
+
+// MemoryLimitText describes the memory limit of each task.
+func (e *Executor) MemoryLimitText() string {
+	if e.cfg.MemoryLimit <= 0 {
+		return "no memory limit"
+	}
+	return fmt.Sprintf("%.1f GiB", float64(e.cfg.MemoryLimit)/(1<<30))
 }
 
 // ID is the executor's id.
