@@ -172,11 +172,18 @@ func Aggregate(name string, arg logical.Expr, distinct bool, filter logical.Expr
 	if !ok {
 		return nil, fmt.Errorf("aggregate function %s does not exist%s", name, suggest(lname, keys(aggregateNames)))
 	}
+	return aggregateCall(fn, lname, arg, distinct, filter)
+}
+
+// aggregateCall types aggregate fn (named display in errors) over arg
+// (nil: count(*)) with an optional FILTER condition: the binder's and the
+// builders' one rule.
+func aggregateCall(fn, display string, arg logical.Expr, distinct bool, filter logical.Expr) (*logical.AggregateCall, error) {
 	call := &logical.AggregateCall{Func: fn, Distinct: distinct}
 	var argT arrow.DataType = logical.Int64
 	if arg == nil {
 		if fn != "count" {
-			return nil, fmt.Errorf("%s(*) is not allowed; only count(*)", lname)
+			return nil, fmt.Errorf("%s(*) is not allowed; only count(*)", display)
 		}
 		if distinct {
 			return nil, fmt.Errorf("count(DISTINCT *) is not allowed")
@@ -186,7 +193,7 @@ func Aggregate(name string, arg logical.Expr, distinct bool, filter logical.Expr
 			arg = logical.NullLiteral(logical.Int64)
 		}
 		if l, ok := arg.(*logical.Literal); ok && logical.IsString(l.T) && fn != "count" && fn != "min" && fn != "max" && fn != "any_value" {
-			return nil, fmt.Errorf("%s does not accept a text argument", lname)
+			return nil, fmt.Errorf("%s does not accept a text argument", display)
 		}
 		call.Args = []logical.Expr{arg}
 		argT = arg.Type()

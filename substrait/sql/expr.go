@@ -529,17 +529,7 @@ func (b *binder) aExpr(x *pg.A_Expr, c *exprCtx) (logical.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		t, err := unify(append([]logical.Expr{l}, items...))
-		if err != nil {
-			return nil, fmt.Errorf("IN: %w", err)
-		}
-		if l, err = castTo(l, t); err != nil {
-			return nil, err
-		}
-		if items, err = castAll(items, t); err != nil {
-			return nil, err
-		}
-		return &logical.InList{Input: l, List: items, Negated: op == "<>"}, nil
+		return In(l, items, op == "<>")
 	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
 		return b.like(x, op, c)
 	case pg.A_Expr_Kind_AEXPR_BETWEEN, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN,
@@ -974,27 +964,16 @@ func (b *binder) caseExpr(x *pg.CaseExpr, c *exprCtx) (logical.Expr, error) {
 		conds = append(conds, cond)
 		thens = append(thens, then)
 	}
-	var els logical.Expr = logical.NullLiteral(arrow.Null)
+	var els logical.Expr
 	if x.Defresult != nil {
 		var err error
 		if els, err = b.expr(x.Defresult, c); err != nil {
 			return nil, err
 		}
 	}
-	t, err := unify(append(append([]logical.Expr(nil), thens...), els))
+	out, err := CaseWhen(conds, thens, els)
 	if err != nil {
-		return nil, b.errAt(x.Location, fmt.Errorf("CASE types cannot be matched: %w", err))
-	}
-	out := &logical.Case{T: t}
-	for i := range conds {
-		then, err := castTo(thens[i], t)
-		if err != nil {
-			return nil, err
-		}
-		out.Whens = append(out.Whens, logical.When{Cond: conds[i], Then: then})
-	}
-	if out.Else, err = castTo(els, t); err != nil {
-		return nil, err
+		return nil, b.errAt(x.Location, err)
 	}
 	return out, nil
 }

@@ -86,12 +86,8 @@ func (b *binder) aggregateCall(fc *pg.FuncCall, fn string, c *exprCtx) (logical.
 		c.aggOK = false
 		c.outerClause = "an aggregate function"
 	})
-	call := &logical.AggregateCall{Func: fn, Distinct: fc.AggDistinct}
-	if fc.AggStar {
-		if fn != "count" {
-			return nil, fmt.Errorf("%s(*) is not allowed; only count(*)", funcName(fc))
-		}
-	} else {
+	var arg, filter logical.Expr
+	if !fc.AggStar {
 		args, err := b.exprs(fc.Args, ac)
 		if err != nil {
 			return nil, err
@@ -99,34 +95,15 @@ func (b *binder) aggregateCall(fc *pg.FuncCall, fn string, c *exprCtx) (logical.
 		if len(args) != 1 {
 			return nil, fmt.Errorf("%s takes one argument, got %d", funcName(fc), len(args))
 		}
-		if isNullType(args[0].Type()) {
-			args[0] = logical.NullLiteral(logical.Int64)
-		}
-		if l, ok := args[0].(*logical.Literal); ok && logical.IsString(l.T) && fn != "count" && fn != "min" && fn != "max" && fn != "any_value" {
-			return nil, fmt.Errorf("%s does not accept a text argument", funcName(fc))
-		}
-		call.Args = args
+		arg = args[0]
 	}
 	if fc.AggFilter != nil {
-		f, err := b.expr(fc.AggFilter, ac)
-		if err != nil {
+		var err error
+		if filter, err = b.expr(fc.AggFilter, ac); err != nil {
 			return nil, err
 		}
-		if f, err = toBool(f, "FILTER"); err != nil {
-			return nil, err
-		}
-		call.Filter = f
 	}
-	var argT arrow.DataType = logical.Int64
-	if len(call.Args) > 0 {
-		argT = call.Args[0].Type()
-	}
-	t, err := logical.AggregateResultType(fn, argT)
-	if err != nil {
-		return nil, err
-	}
-	call.T = t
-	return call, nil
+	return aggregateCall(fn, funcName(fc), arg, fc.AggDistinct, filter)
 }
 
 // sortKey binds one ORDER BY item with PostgreSQL's defaults (ASC NULLS
