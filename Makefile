@@ -116,9 +116,25 @@ docker:
 		-t $(IMAGE):$(VERSION) -t $(IMAGE):latest $(IMAGE_CTX)
 	docker run --rm --network none $(IMAGE):$(VERSION) version
 
-bench: setup build $(DATA)/sf$(BENCH_SF)/.done
-	$(VPY) -m pip install --quiet --disable-pip-version-check matplotlib==3.11.2
-	$(VPY) benchmarks/tpch_bench.py --arbalest $(BIN) --data $(DATA)/sf$(BENCH_SF) --sf $(BENCH_SF) --out docs/benchmarks.md
+# Bench-only peers (not used by make test). Spark runs on the machine's Java 17.
+BENCH_PY_PACKAGES := matplotlib==3.11.2 pyspark==4.3.0 py4j==0.10.9.9
+# Ballista gets its own venv: it pins datafusion==54 (make test uses 55). PyPI has
+# only its source, so pip builds it with cargo (about an hour on 2 busy cores, once;
+# pip caches the wheel).
+BALLISTA_VENV := $(VENV)/ballista
+BALLISTA_PY_PACKAGES := ballista==54.1.0 datafusion==54.0.0 pyarrow==26.0.1
+
+$(BALLISTA_VENV)/.installed: Makefile | setup
+	$(PYTHON) -m venv $(BALLISTA_VENV)
+	$(BALLISTA_VENV)/bin/pip install --quiet --disable-pip-version-check $(BALLISTA_PY_PACKAGES)
+	touch $@
+
+# TPC-H against DuckDB and DataFusion (one process each), and the distributed
+# mode (a scheduler and three executor processes) against Ballista and Spark.
+bench: setup build $(DATA)/sf$(BENCH_SF)/.done $(BALLISTA_VENV)/.installed
+	$(VPY) -m pip install --quiet --disable-pip-version-check $(BENCH_PY_PACKAGES)
+	$(VPY) benchmarks/tpch_bench.py --suite all --arbalest $(BIN) --data $(DATA)/sf$(BENCH_SF) --sf $(BENCH_SF) \
+		--dist-config 3x1:3 --dist-config 3x2:6 --ballista-python $(BALLISTA_VENV)/bin/python --out docs/benchmarks.md
 
 # Regenerates the committed Go code of the protos (buf.yaml at the root).
 proto:
