@@ -44,7 +44,7 @@ func ReadParquet(path string) (*DataFrame, error) {
 			schema = s
 			continue
 		}
-		if schema, err = unifySchemas(schema, s); err != nil {
+		if schema, err = logical.UnifyFileSchemas(schema, s); err != nil {
 			return nil, fmt.Errorf("dataframe: ReadParquet(%q): %s does not match %s: %w", path, f, files[0], err)
 		}
 	}
@@ -217,23 +217,6 @@ func parquetSchema(path string) (s *arrow.Schema, err error) {
 		return nil, fmt.Errorf("%s: unsupported Parquet schema: %w", path, err)
 	}
 	return logical.ContractSchema(sc), nil
-}
-
-// unifySchemas checks that b has a's columns and types and returns a with
-// the nullability of both.
-func unifySchemas(a, b *arrow.Schema) (*arrow.Schema, error) {
-	if a.NumFields() != b.NumFields() {
-		return nil, fmt.Errorf("%d columns instead of %d", b.NumFields(), a.NumFields())
-	}
-	fs := make([]arrow.Field, a.NumFields())
-	for i, f := range a.Fields() {
-		g := b.Field(i)
-		if f.Name != g.Name || !arrow.TypeEqual(f.Type, g.Type) {
-			return nil, fmt.Errorf("column %d is %s %s instead of %s %s", i+1, g.Name, g.Type, f.Name, f.Type)
-		}
-		fs[i] = arrow.Field{Name: f.Name, Type: f.Type, Nullable: f.Nullable || g.Nullable}
-	}
-	return arrow.NewSchema(fs, nil), nil
 }
 
 func newID() string {

@@ -1,6 +1,10 @@
 package logical
 
-import "github.com/apache/arrow-go/v18/arrow"
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
 
 // ContractType maps a type a file reader produces to the type the engine
 // uses for it (see the package comment): every string type becomes utf8,
@@ -37,4 +41,22 @@ func ContractSchema(s *arrow.Schema) *arrow.Schema {
 		fs[i] = arrow.Field{Name: f.Name, Type: ContractType(f.Type), Nullable: f.Nullable}
 	}
 	return arrow.NewSchema(fs, nil)
+}
+
+// UnifyFileSchemas checks that b (the schema of one more file of a table)
+// has a's columns with a's types and returns a with the nullability of
+// both: the schema of a table of several files.
+func UnifyFileSchemas(a, b *arrow.Schema) (*arrow.Schema, error) {
+	if a.NumFields() != b.NumFields() {
+		return nil, fmt.Errorf("%d columns instead of %d", b.NumFields(), a.NumFields())
+	}
+	fs := make([]arrow.Field, a.NumFields())
+	for i, f := range a.Fields() {
+		g := b.Field(i)
+		if f.Name != g.Name || !arrow.TypeEqual(f.Type, g.Type) {
+			return nil, fmt.Errorf("column %d is %s %s instead of %s %s", i+1, g.Name, g.Type, f.Name, f.Type)
+		}
+		fs[i] = arrow.Field{Name: f.Name, Type: f.Type, Nullable: f.Nullable || g.Nullable}
+	}
+	return arrow.NewSchema(fs, nil), nil
 }

@@ -186,19 +186,8 @@ func (h *hashRouter) route(ctx context.Context, b arrow.RecordBatch, emit func(i
 	if err := shuffle.PartitionIDs(h.cols, h.n, ids); err != nil {
 		return err
 	}
-	// Counting sort of the row numbers by output partition.
 	counts := h.counts
-	clear(counts)
-	for _, id := range ids {
-		counts[id+1]++
-	}
-	for j := 1; j <= h.n; j++ {
-		counts[j] += counts[j-1]
-	}
-	for i, id := range ids {
-		order[counts[id]] = int32(i)
-		counts[id]++
-	}
+	shuffle.SortByPartition(ids, order, counts)
 	// counts[j] is now the end of partition j; its start is counts[j-1].
 	start := 0
 	for j := 0; j < h.n; j++ {

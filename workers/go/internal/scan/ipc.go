@@ -14,6 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/arbalest/arbalest/workers/go/internal/exec"
+
+	"github.com/arbalest/arbalest/substrait/logical"
 )
 
 // ipcFile reads the batches of one Arrow IPC file or stream.
@@ -247,7 +249,7 @@ func inferIPC(files []dataFile) (*arrow.Schema, int64, error) {
 		}
 		if schema == nil {
 			schema = s
-		} else if schema, err = unifySchemas(schema, s); err != nil {
+		} else if schema, err = logical.UnifyFileSchemas(schema, s); err != nil {
 			return nil, -1, fmt.Errorf("scan: %s does not match %s: %w", df.Path, files[0].Path, err)
 		}
 	}

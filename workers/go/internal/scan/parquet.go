@@ -16,6 +16,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/arbalest/arbalest/workers/go/internal/exec"
+
+	"github.com/arbalest/arbalest/substrait/logical"
 )
 
 // parquetFooter is what the scan knows about one Parquet file.
@@ -250,7 +252,7 @@ func inferParquet(files []dataFile) (*arrow.Schema, int64, error) {
 		s := contractSchema(footer.schema)
 		if schema == nil {
 			schema, first = s, df.Path
-		} else if s2, err := unifySchemas(schema, s); err != nil {
+		} else if s2, err := logical.UnifyFileSchemas(schema, s); err != nil {
 			return nil, -1, fmt.Errorf("scan: %s does not match %s: %w", df.Path, first, err)
 		} else {
 			schema = s2
@@ -258,23 +260,6 @@ func inferParquet(files []dataFile) (*arrow.Schema, int64, error) {
 		rows += footer.meta.NumRows
 	}
 	return schema, rows, nil
-}
-
-// unifySchemas checks that b has a's columns with a's types and returns a
-// with the nullability of both.
-func unifySchemas(a, b *arrow.Schema) (*arrow.Schema, error) {
-	if a.NumFields() != b.NumFields() {
-		return nil, fmt.Errorf("%d columns instead of %d", b.NumFields(), a.NumFields())
-	}
-	fs := make([]arrow.Field, a.NumFields())
-	for i, f := range a.Fields() {
-		g := b.Field(i)
-		if f.Name != g.Name || !arrow.TypeEqual(f.Type, g.Type) {
-			return nil, fmt.Errorf("column %d is %s %s instead of %s %s", i+1, g.Name, g.Type, f.Name, f.Type)
-		}
-		fs[i] = arrow.Field{Name: f.Name, Type: f.Type, Nullable: f.Nullable || g.Nullable}
-	}
-	return arrow.NewSchema(fs, nil), nil
 }
 
 // parquetReader reads the row groups of one partition.

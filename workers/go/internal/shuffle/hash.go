@@ -184,6 +184,25 @@ func PartitionIDs(cols []arrow.Array, n int, out []int32) error {
 	return nil
 }
 
+// SortByPartition orders the row numbers 0..len(ids)-1 by their
+// partition ids (a counting sort, stable within a partition) into order.
+// counts has one entry more than there are partitions; on return counts[p]
+// is the end of partition p's rows in order (its start is counts[p-1], or
+// 0 for p = 0).
+func SortByPartition(ids, order []int32, counts []int) {
+	clear(counts)
+	for _, id := range ids {
+		counts[id+1]++
+	}
+	for p := 1; p < len(counts); p++ {
+		counts[p] += counts[p-1]
+	}
+	for i, id := range ids {
+		order[counts[id]] = int32(i)
+		counts[id]++
+	}
+}
+
 // hashColumn folds col into out. When idx is set, row i of the output reads
 // row idx[i] of col (dictionary decoding); idx[i] < 0 is NULL.
 func hashColumn(col arrow.Array, idx []int32, out []uint32) error {

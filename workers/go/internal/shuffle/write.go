@@ -253,20 +253,8 @@ func (w *writer) add(b arrow.RecordBatch) error {
 	if err != nil {
 		return fmt.Errorf("shuffle write: %w", err)
 	}
-	// Counting sort of the row numbers by partition; counts[p] ends as the
-	// end of partition p's rows in order, counts[p-1] its start.
 	counts := w.counts
-	clear(counts)
-	for _, id := range ids {
-		counts[id+1]++
-	}
-	for p := 1; p <= w.n; p++ {
-		counts[p] += counts[p-1]
-	}
-	for i, id := range ids {
-		order[counts[id]] = int32(i)
-		counts[id]++
-	}
+	SortByPartition(ids, order, counts)
 	start := 0
 	for p := 0; p < w.n; p++ {
 		end := counts[p]
