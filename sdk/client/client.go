@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/arbalest/arbalest/substrait/clusterpb"
 )
@@ -270,7 +271,38 @@ func (c *Client) run(ctx context.Context, req *clusterpb.SubmitJobRequest) (*Res
 		}
 		return nil, err
 	}
-	return c.Open(ctx, st)
+	r, err := c.Open(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	r.req = req
+	return r, nil
+}
+
+// resultRetries bounds how often a query whose result became unreadable
+// before any of it was read (its executor went away) runs again.
+const resultRetries = 2
+
+// rerun runs the result's query again (its result could not be read) and
+// continues with the new job's result.
+func (r *Result) rerun(ctx context.Context, cause error) error {
+	r.retries++
+	old := r.JobID()
+	again := proto.Clone(r.req).(*clusterpb.SubmitJobRequest)
+	again.RequestId = ""
+	nr, err := r.c.run(ctx, again)
+	if err != nil {
+		return fmt.Errorf("%w (running the query again failed: %v)", cause, err)
+	}
+	if !nr.schema.Equal(r.schema) || nr.Statement {
+		nr.Close()
+		return fmt.Errorf("%w (the query ran again with another result schema)", cause)
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), timeoutCancel)
+	_, _ = r.c.sched.RemoveJobData(rctx, &clusterpb.RemoveJobDataRequest{JobId: old})
+	cancel()
+	r.status, r.parts, r.next = nr.status, nr.parts, 0
+	return nil
 }
 
 // Open reads the result of a finished job.
@@ -344,6 +376,11 @@ type Result struct {
 	err    error
 	closed bool
 	refs   int64
+	// req is the query, to run again if its result cannot be read;
+	// delivered counts the batches returned, retries the runs again.
+	req       *clusterpb.SubmitJobRequest
+	delivered int64
+	retries   int
 	// Statement is true when the result is a statement's (not a query's).
 	Statement bool
 }
@@ -415,6 +452,7 @@ func (r *Result) NextBatch(ctx context.Context) (arrow.RecordBatch, error) {
 		}
 		if r.cur != nil {
 			if r.cur.Next() {
+				r.delivered++
 				return r.cur.RecordBatch(), nil
 			}
 			err := r.cur.Err()
@@ -436,6 +474,14 @@ func (r *Result) NextBatch(ctx context.Context) (arrow.RecordBatch, error) {
 			continue
 		}
 		if err := r.open(ctx, p); err != nil {
+			// The executor holding the result went away after the job
+			// ended: when nothing was read yet, the query runs again.
+			if r.req != nil && r.delivered == 0 && r.retries < resultRetries && status.Code(err) == codes.Unavailable && ctx.Err() == nil {
+				if rerr := r.rerun(ctx, err); rerr != nil {
+					return nil, rerr
+				}
+				continue
+			}
 			return nil, err
 		}
 	}
