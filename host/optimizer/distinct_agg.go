@@ -64,5 +64,5 @@ func splitDistinct(a *logical.Aggregate, x logical.Expr) logical.Plan {
 	for i, c := range a.Aggs {
 		aggs[i] = &logical.AggregateCall{Func: c.Func, Args: []logical.Expr{logical.Col(is, ng)}, T: c.T}
 	}
-	return logical.NewAggregate(inner, colRefs(is, seq(ng)), a.GroupNames, nil, aggs, a.AggNames)
+	return logical.NewAggregate(inner, logical.Cols(is, seq(ng)), a.GroupNames, nil, aggs, a.AggNames)
 }

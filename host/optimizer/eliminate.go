@@ -175,7 +175,7 @@ func eliminateSetOp(x *logical.SetOp) logical.Plan {
 		// UNION of one input is DISTINCT: group by every column.
 		in := inputs[0]
 		s := x.Schema()
-		return logical.NewAggregate(in, colRefs(in.Schema(), seq(s.Len())), names(s), nil, nil, nil)
+		return logical.NewAggregate(in, logical.Cols(in.Schema(), seq(s.Len())), names(s), nil, nil, nil)
 	}
 	if !changed {
 		return x
@@ -191,5 +191,5 @@ func renameTo(p logical.Plan, s *logical.Schema) logical.Plan {
 	if pr, ok := p.(*logical.Project); ok {
 		return logical.NewProject(pr.Input, pr.Exprs, names(s), qualifiers(pr.Schema()))
 	}
-	return logical.NewProject(p, colRefs(p.Schema(), seq(s.Len())), names(s), qualifiers(p.Schema()))
+	return logical.NewProject(p, logical.Cols(p.Schema(), seq(s.Len())), names(s), qualifiers(p.Schema()))
 }

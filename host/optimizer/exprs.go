@@ -257,15 +257,6 @@ func names(s *logical.Schema) []string {
 	return n
 }
 
-// colRefs returns references to the fields idx of s, in that order.
-func colRefs(s *logical.Schema, idx []int) []logical.Expr {
-	out := make([]logical.Expr, len(idx))
-	for i, j := range idx {
-		out[i] = logical.Col(s, j)
-	}
-	return out
-}
-
 // projectColumns builds a Project of input's columns idx keeping their
 // names and qualifiers.
 func projectColumns(input logical.Plan, idx []int) *logical.Project {
@@ -276,7 +267,7 @@ func projectColumns(input logical.Plan, idx []int) *logical.Project {
 		nm[i] = s.Fields[j].Name
 		q[i] = s.Fields[j].Qualifier
 	}
-	return logical.NewProject(input, colRefs(s, idx), nm, q)
+	return logical.NewProject(input, logical.Cols(s, idx), nm, q)
 }
 
 // rebuildProject rebuilds p over input with exprs, keeping p's output names

@@ -216,7 +216,7 @@ func (r *region) plan(schema *logical.Schema, est *estimator) logical.Plan {
 	}
 	var res logical.Plan = out
 	if !identity || !sameNames(out.Schema(), schema) {
-		exprs := colRefs(out.Schema(), idx)
+		exprs := logical.Cols(out.Schema(), idx)
 		res = logical.NewProject(out, exprs, names(schema), qualifiers(schema))
 	}
 	return withFilter(res, top)

@@ -64,7 +64,7 @@ func swapJoin(j *logical.Join, t logical.JoinType) logical.Plan {
 		}
 	}
 	out := j.Schema()
-	return logical.NewProject(s, colRefs(s.Schema(), idx), names(out), qualifiers(out))
+	return logical.NewProject(s, logical.Cols(s.Schema(), idx), names(out), qualifiers(out))
 }
 
 // orientAll orients every equality conjunct of on left operand first.

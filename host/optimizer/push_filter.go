@@ -347,7 +347,7 @@ func markToSemi(n *logical.Join) logical.Plan {
 	for i := range idx {
 		idx[i] = i
 	}
-	exprs := append(colRefs(ls, idx), boolLit(true))
+	exprs := append(logical.Cols(ls, idx), boolLit(true))
 	out := n.Schema()
 	return logical.NewProject(semi, exprs, names(out), qualifiers(out))
 }

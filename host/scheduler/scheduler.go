@@ -348,9 +348,7 @@ func (s *Scheduler) checkMissingLocked(e *executor, running []*clusterpb.TaskId)
 			}
 		}
 		if changed {
-			s.failIfExhaustedLocked(j)
-			s.saveLocked(j)
-			j.notify()
+			s.tasksResetLocked(j)
 			s.wake()
 		}
 	}
@@ -428,9 +426,7 @@ func (s *Scheduler) loseExecutorLocked(id, why string) {
 			changed = true
 		}
 		if changed {
-			s.failIfExhaustedLocked(j)
-			s.saveLocked(j)
-			j.notify()
+			s.tasksResetLocked(j)
 		}
 	}
 	s.wake()
@@ -489,6 +485,14 @@ func (s *Scheduler) resetTaskLocked(t *task) {
 	t.executor = ""
 	t.outputs = nil
 	t.outputDir = ""
+}
+
+// tasksResetLocked follows tasks of j put back to pending: the job fails
+// if one used all its attempts, and is saved and its watchers woken.
+func (s *Scheduler) tasksResetLocked(j *job) {
+	s.failIfExhaustedLocked(j)
+	s.saveLocked(j)
+	j.notify()
 }
 
 // failIfExhaustedLocked fails the job when a task used all its attempts.

@@ -171,15 +171,6 @@ func hashableColumns(s *logical.Schema) []int {
 	return out
 }
 
-// columnRefs references columns cols of s.
-func columnRefs(s *logical.Schema, cols []int) []logical.Expr {
-	out := make([]logical.Expr, len(cols))
-	for i, c := range cols {
-		out[i] = logical.Col(s, c)
-	}
-	return out
-}
-
 // columnKeys returns the columns of the first key list of hash made of
 // plain column references only, nil when there is none.
 func columnKeys(hash [][]logical.Expr) []int {
@@ -229,7 +220,7 @@ func commonColumnHash(ins []frag, schema *logical.Schema) [][]logical.Expr {
 			all = all && hasColumnKeys(f.keys(), cols)
 		}
 		if all {
-			out = append(out, columnRefs(schema, cols))
+			out = append(out, logical.Cols(schema, cols))
 		}
 	}
 	return out

@@ -262,7 +262,7 @@ func (pl *planner) unionAll(n *logical.SetOp) (frag, error) {
 		case target == 1:
 			ins[i] = pl.gather(f)
 		default:
-			ins[i] = pl.repartition(f, columnRefs(f.plan.Schema(), cols), target)
+			ins[i] = pl.repartition(f, logical.Cols(f.plan.Schema(), cols), target)
 		}
 	}
 	out := frag{tasks: target, flexible: true}
@@ -311,7 +311,7 @@ func (pl *planner) setOp(n *logical.SetOp) (frag, error) {
 		}
 		for i, f := range ins {
 			if f.tasks != tasks || !hasColumnKeys(f.keys(), cols) {
-				ins[i] = pl.repartition(f, columnRefs(f.plan.Schema(), cols), tasks)
+				ins[i] = pl.repartition(f, logical.Cols(f.plan.Schema(), cols), tasks)
 			}
 		}
 		out.tasks = tasks

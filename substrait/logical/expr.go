@@ -364,6 +364,15 @@ func Col(s *Schema, i int) *ColumnRef {
 	return &ColumnRef{Index: i, Name: f.Name, T: f.Type, CanBeNull: f.Nullable}
 }
 
+// Cols returns references to the fields idx of s, in that order.
+func Cols(s *Schema, idx []int) []Expr {
+	out := make([]Expr, len(idx))
+	for i, j := range idx {
+		out[i] = Col(s, j)
+	}
+	return out
+}
+
 // WalkExpr calls fn for e and every sub-expression, parents first. It stops
 // descending below a node for which fn returns false.
 func WalkExpr(e Expr, fn func(Expr) bool) {
