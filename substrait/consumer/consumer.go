@@ -50,6 +50,15 @@ type TableResolver interface {
 	ResolveTable(names []string) (*logical.TableSource, error)
 }
 
+// FunctionResolver finds user-defined functions (plugins, native
+// libraries). A TableResolver that also implements it lets plans call
+// them: a function declared in an extension that is neither a standard
+// one nor Arbalest's is looked up by URN and name (urn is "" when the plan
+// named no extension the consumer could place).
+type FunctionResolver interface {
+	ResolveFunction(urn, name string) (*logical.Function, bool)
+}
+
 // FromBytes decodes a Substrait plan, binary protobuf or protobuf JSON
 // (detected from the first non-blank byte), normalises it (see Normalize)
 // and translates it.
@@ -82,7 +91,12 @@ func FromProto(p *pb.Plan, r TableResolver) (out logical.Plan, err error) {
 	if p == nil {
 		return nil, fmt.Errorf("substrait consumer: nil plan")
 	}
-	c := &consumer{r: r, funcs: map[uint32]string{}}
+	c := &consumer{r: r, funcs: map[uint32]string{}, funcURN: map[uint32]string{}}
+	c.udfs, _ = r.(FunctionResolver)
+	urns := map[uint32]string{}
+	for _, u := range p.GetExtensionUrns() {
+		urns[u.GetExtensionUrnAnchor()] = u.GetUrn()
+	}
 	for i, d := range p.GetExtensions() {
 		switch m := d.GetMappingType().(type) {
 		case *pbext.SimpleExtensionDeclaration_ExtensionFunction_:
@@ -94,6 +108,7 @@ func FromProto(p *pb.Plan, r TableResolver) (out logical.Plan, err error) {
 				return nil, fmt.Errorf("substrait consumer: function anchor %d declared twice (%s, %s)", f.GetFunctionAnchor(), prev, f.GetName())
 			}
 			c.funcs[f.GetFunctionAnchor()] = f.GetName()
+			c.funcURN[f.GetFunctionAnchor()] = urns[f.GetExtensionUrnReference()]
 		}
 	}
 	var root *pb.RelRoot
@@ -147,6 +162,9 @@ func FromProto(p *pb.Plan, r TableResolver) (out logical.Plan, err error) {
 type consumer struct {
 	r     TableResolver
 	funcs map[uint32]string // function anchor → declared (possibly compound) name
+	// funcURN maps a function anchor to its extension's URN.
+	funcURN map[uint32]string
+	udfs    FunctionResolver
 	next  int               // pre-order number of the next relation
 	depth int
 	// outer holds, innermost last, the input schemas of the relations

@@ -68,6 +68,47 @@ var extractComponents = map[string]string{
 
 var dateTruncUnits = setOf("YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND")
 
+// udf returns the user-defined function that function anchor ref names,
+// or nil for functions of the standard and Arbalest extensions. A function
+// of an extension nobody provides is an error naming both.
+func (c *consumer) udf(ref uint32, kind logical.FunctionKind) (*logical.Function, error) {
+	urn := c.funcURN[ref]
+	if urn == UnknownURN {
+		urn = ""
+	}
+	if urn != "" && extensions.KnownURN(urn) {
+		return nil, nil
+	}
+	name := extensions.BaseName(c.funcs[ref])
+	if c.udfs != nil {
+		if f, ok := c.udfs.ResolveFunction(urn, name); ok {
+			if f.Kind != kind {
+				return nil, fmt.Errorf("%s (%s) is a %s function, used as a %s function", name, f.Provider, f.Kind, kind)
+			}
+			return f, nil
+		}
+	}
+	if urn == "" {
+		return nil, nil // a known function under a URI or anchor the plan left out
+	}
+	return nil, fmt.Errorf("function %s of extension %s: no loaded plugin or library provides it", name, urn)
+}
+
+// udfArgs casts arguments to a user-defined function's declared types.
+func udfArgs(f *logical.Function, args []logical.Expr) ([]logical.Expr, error) {
+	if len(args) != len(f.Args) {
+		return nil, fmt.Errorf("%s takes %d arguments, the plan passes %d", f.Signature(), len(f.Args), len(args))
+	}
+	out := make([]logical.Expr, len(args))
+	for i, a := range args {
+		out[i] = a
+		if !arrow.TypeEqual(a.Type(), f.Args[i].Type) {
+			out[i] = &logical.Cast{Input: a, T: f.Args[i].Type}
+		}
+	}
+	return out, nil
+}
+
 func (c *consumer) funcName(ref uint32) (string, error) {
 	n, ok := c.funcs[ref]
 	if !ok {
@@ -391,6 +432,14 @@ func (c *consumer) scalar(sf *pb.Expression_ScalarFunction, in *logical.Schema, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	if udf, err := c.udf(sf.GetFunctionReference(), logical.ScalarFunction); err != nil {
+		return nil, err
+	} else if udf != nil {
+		if args, err = udfArgs(udf, args); err != nil {
+			return nil, err
+		}
+		return &logical.Call{Func: udf.Name, Args: args, T: udf.Result.Type, NullableOut: true, UDF: udf}, nil
+	}
 	opts := optionMap(sf.GetOptions())
 	call := &logical.Call{Func: name, Args: args}
 	var outT arrow.DataType
@@ -572,6 +621,21 @@ func (c *consumer) measure(m *pb.AggregateRel_Measure, in *logical.Schema) (*log
 	enums, args, err := c.callArgs(f.GetArguments(), f.GetArgs(), in, nil) //nolint:staticcheck
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if udf, err := c.udf(f.GetFunctionReference(), logical.AggregateFunction); err != nil {
+		return nil, err
+	} else if udf != nil {
+		if args, err = udfArgs(udf, args); err != nil {
+			return nil, err
+		}
+		ac := &logical.AggregateCall{Func: udf.Name, Args: args, T: udf.Result.Type, UDF: udf,
+			Distinct: f.GetInvocation() == pb.AggregateFunction_AGGREGATION_INVOCATION_DISTINCT}
+		if m.GetFilter() != nil {
+			if ac.Filter, err = c.expr(m.GetFilter(), in, nil); err != nil {
+				return nil, fmt.Errorf("%s filter: %w", name, err)
+			}
+		}
+		return ac, nil
 	}
 	fn, err := aggName(name, enums, optionMap(f.GetOptions()))
 	if err != nil {

@@ -73,6 +73,8 @@ type Call struct {
 	// Options holds function options (Substrait enum arguments), for example
 	// "component" for extract ("YEAR", "MONTH", ...) or "unit" for date_trunc.
 	Options map[string]string
+	// UDF is set for a user-defined function (Func is then its name).
+	UDF *Function
 }
 
 func (c *Call) Type() arrow.DataType { return c.T }
@@ -193,6 +195,8 @@ type AggregateCall struct {
 	// Filter, when set, restricts the rows the aggregate sees (FILTER (WHERE ...)).
 	Filter Expr
 	T      arrow.DataType
+	// UDF is set for a user-defined aggregate (Func is then its name).
+	UDF *Function
 }
 
 func (a *AggregateCall) Type() arrow.DataType { return a.T }

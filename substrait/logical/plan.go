@@ -96,6 +96,9 @@ type TableSource struct {
 	Schema *arrow.Schema
 	// RowCount is an estimate of the row count, -1 when unknown.
 	RowCount int64
+	// Provider reads the table when it is not a set of files (a plugin's
+	// table: Format is the plugin name).
+	Provider ScanProvider
 }
 
 // Scan reads a table. Projection lists the table columns it outputs (in
@@ -109,7 +112,10 @@ type Scan struct {
 	Projection []int
 	Filters    []Expr
 	Limit      int64
-	schema     *Schema
+	// Pushed is the plugin's scan plan (Source.Provider set), made once
+	// the filters and limit are final: the splits and what was pushed.
+	Pushed *ScanPlan
+	schema *Schema
 }
 
 // NewScan builds a scan of src with the given projection (nil = all).

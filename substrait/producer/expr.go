@@ -3,6 +3,7 @@ package producer
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
@@ -185,7 +186,10 @@ type functionCall struct {
 
 // buildCall maps a logical function name, its arguments and options to the
 // Substrait function (see the package comment for the special cases).
-func (pr *producer) buildCall(kind extensions.Kind, name string, args []logical.Expr, opts map[string]string, in *logical.Schema) (*functionCall, error) {
+func (pr *producer) buildCall(kind extensions.Kind, name string, args []logical.Expr, opts map[string]string, in *logical.Schema, udf *logical.Function) (*functionCall, error) {
+	if udf != nil {
+		return pr.udfCall(udf, args, in)
+	}
 	var enums []string
 	var skip []string
 	fc := &functionCall{}
@@ -245,8 +249,32 @@ func (pr *producer) buildCall(kind extensions.Kind, name string, args []logical.
 	return fc, nil
 }
 
+// udfCall is a call of a user-defined function: declared in the
+// extension its provider declares (udf.URN), compound-named by its
+// argument types.
+func (pr *producer) udfCall(udf *logical.Function, args []logical.Expr, in *logical.Schema) (*functionCall, error) {
+	fc := &functionCall{}
+	short := make([]string, len(args))
+	for i, a := range args {
+		v, err := pr.expr(a, in)
+		if err != nil {
+			return nil, fmt.Errorf("%s argument %d: %w", udf.Name, i+1, err)
+		}
+		if short[i], err = argShortName(a); err != nil {
+			return nil, fmt.Errorf("%s argument %d: %w", udf.Name, i+1, err)
+		}
+		fc.args = append(fc.args, valueArg(v))
+	}
+	compound := udf.Name
+	if len(short) > 0 {
+		compound += ":" + strings.Join(short, "_")
+	}
+	fc.ref = pr.declare(udf.URN, compound)
+	return fc, nil
+}
+
 func (pr *producer) call(c *logical.Call, in *logical.Schema) (*pb.Expression_ScalarFunction, error) {
-	fc, err := pr.buildCall(extensions.Scalar, c.Func, c.Args, c.Options, in)
+	fc, err := pr.buildCall(extensions.Scalar, c.Func, c.Args, c.Options, in, c.UDF)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +286,7 @@ func (pr *producer) call(c *logical.Call, in *logical.Schema) (*pb.Expression_Sc
 }
 
 func (pr *producer) measure(a *logical.AggregateCall, in *logical.Schema) (*pb.AggregateRel_Measure, error) {
-	fc, err := pr.buildCall(extensions.Aggregate, a.Func, a.Args, nil, in)
+	fc, err := pr.buildCall(extensions.Aggregate, a.Func, a.Args, nil, in, a.UDF)
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +352,7 @@ func frameBound(b logical.FrameBound) (*pb.Expression_WindowFunction_Bound, erro
 }
 
 func (pr *producer) windowFunction(w *logical.WindowCall, in *logical.Schema) (*pb.Expression_WindowFunction, error) {
-	fc, err := pr.buildCall(extensions.Window, w.Func, w.Args, nil, in)
+	fc, err := pr.buildCall(extensions.Window, w.Func, w.Args, nil, in, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -132,9 +132,15 @@ func (pr *producer) function(kind extensions.Kind, name string, args []string) (
 	if !ok {
 		return 0, fmt.Errorf("%s function %q is not declared by any known extension", kind, name)
 	}
+	return pr.declare(urn, compound), nil
+}
+
+// declare declares (once) the function compound in the extension urn and
+// returns its anchor.
+func (pr *producer) declare(urn, compound string) uint32 {
 	k := funcKey{urn, compound}
 	if a, ok := pr.funcAnchor[k]; ok {
-		return a, nil
+		return a
 	}
 	ua, ok := pr.urnAnchor[urn]
 	if !ok {
@@ -151,7 +157,7 @@ func (pr *producer) function(kind extensions.Kind, name string, args []string) (
 			},
 		},
 	})
-	return a, nil
+	return a
 }
 
 func outputNames(names []string) *pb.RelCommon_Hint {
