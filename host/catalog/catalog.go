@@ -26,12 +26,59 @@ var ErrNotFound = errors.New("not found")
 // the data at location in format. The executor side provides it.
 type Inferrer func(ctx context.Context, format, location string, options map[string]string) (*arrow.Schema, int64, error)
 
+// Extensions are what plugins and native libraries add: data sources
+// (a table STORED AS <plugin>) and user-defined functions.
+type Extensions interface {
+	// Provider returns the data source of the plugin name.
+	Provider(name string) (logical.ScanProvider, bool)
+	// Schema asks the data source plugin name for a table's schema and
+	// estimated row count.
+	Schema(ctx context.Context, name, location string, options map[string]string) (*arrow.Schema, int64, error)
+	// LookupFunction finds a function by name.
+	LookupFunction(name string) (*logical.Function, bool)
+	// ResolveFunction finds a function by extension URN ("" for any) and name.
+	ResolveFunction(urn, name string) (*logical.Function, bool)
+}
+
 // Catalog is a concurrency-safe, in-memory catalog. Names are case-insensitive.
 type Catalog struct {
 	mu     sync.RWMutex
 	tables map[string]*logical.TableSource
 	views  map[string]string
 	infer  Inferrer
+	ext    Extensions
+}
+
+// SetExtensions makes plugin data sources and functions usable in this
+// catalog's queries.
+func (c *Catalog) SetExtensions(e Extensions) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ext = e
+}
+
+// Extensions returns what SetExtensions set (nil when none).
+func (c *Catalog) Extensions() Extensions {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.ext
+}
+
+// LookupFunction finds a user-defined function by name (for the binder).
+func (c *Catalog) LookupFunction(name string) (*logical.Function, bool) {
+	if e := c.Extensions(); e != nil {
+		return e.LookupFunction(name)
+	}
+	return nil, false
+}
+
+// ResolveFunction finds a user-defined function by URN and name (for
+// Substrait plans).
+func (c *Catalog) ResolveFunction(urn, name string) (*logical.Function, bool) {
+	if e := c.Extensions(); e != nil {
+		return e.ResolveFunction(urn, name)
+	}
+	return nil, false
 }
 
 // New returns an empty catalog that uses infer to read schemas.
@@ -47,6 +94,11 @@ func key(name string) string { return strings.ToLower(name) }
 func (c *Catalog) RegisterLocation(ctx context.Context, name, format, location string, options map[string]string, columns []arrow.Field, replace bool) error {
 	if name == "" {
 		return fmt.Errorf("table name is empty")
+	}
+	if e := c.Extensions(); e != nil {
+		if prov, ok := e.Provider(format); ok {
+			return c.registerPlugin(ctx, e, prov, name, format, location, options, columns, replace)
+		}
 	}
 	if c.infer == nil {
 		return fmt.Errorf("catalog has no schema reader")
@@ -65,6 +117,31 @@ func (c *Catalog) RegisterLocation(ctx context.Context, name, format, location s
 		schema = arrow.NewSchema(columns, nil)
 	}
 	src := &logical.TableSource{Name: key(name), Format: format, Location: location, Options: options, Schema: schema, RowCount: rows}
+	return c.Register(src, replace)
+}
+
+// registerPlugin registers a table of a data source plugin.
+func (c *Catalog) registerPlugin(ctx context.Context, e Extensions, prov logical.ScanProvider, name, format, location string, options map[string]string, columns []arrow.Field, replace bool) error {
+	schema, rows, err := e.Schema(ctx, format, location, options)
+	if err != nil {
+		return fmt.Errorf("table %s: %w", name, err)
+	}
+	if len(columns) > 0 {
+		// Declared columns must be the source's, in order.
+		if len(columns) != schema.NumFields() {
+			return fmt.Errorf("table %s: %d columns declared but plugin %s gives %d: %s", name, len(columns), format, schema.NumFields(), schema)
+		}
+		for i, col := range columns {
+			f := schema.Field(i)
+			if !strings.EqualFold(col.Name, f.Name) || !arrow.TypeEqual(col.Type, f.Type) {
+				return fmt.Errorf("table %s: column %d is declared %s %s but plugin %s gives %s %s", name, i+1, col.Name, col.Type, format, f.Name, f.Type)
+			}
+		}
+	}
+	if options == nil {
+		options = map[string]string{}
+	}
+	src := &logical.TableSource{Name: key(name), Format: strings.ToLower(format), Location: location, Options: options, Schema: schema, RowCount: rows, Provider: prov}
 	return c.Register(src, replace)
 }
 

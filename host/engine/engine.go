@@ -128,7 +128,16 @@ func (s *Session) PlanSQL(query string) (logical.Plan, error) {
 	if !ok {
 		return nil, fmt.Errorf("expected a query, got %T", st)
 	}
-	return optimizer.Optimize(q.Plan)
+	return s.optimize(context.Background(), q.Plan)
+}
+
+// optimize runs the optimizer and plans the scans of plugin data sources.
+func (s *Session) optimize(ctx context.Context, p logical.Plan) (logical.Plan, error) {
+	p, err := optimizer.Optimize(p)
+	if err != nil {
+		return nil, err
+	}
+	return PushToPlugins(ctx, p, s.Options.Partitions)
 }
 
 // RunSubstrait executes a Substrait plan (binary protobuf or JSON).
@@ -191,7 +200,7 @@ func (s *Session) Prepare(ctx context.Context, p *sql.Parsed) (plan logical.Plan
 	}
 	res = &Result{SQL: p.SQL}
 	if q, ok := st.(*sql.Query); ok {
-		plan, err := optimizer.Optimize(q.Plan)
+		plan, err := s.optimize(ctx, q.Plan)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -207,7 +216,7 @@ func (s *Session) PlanSubstrait(plan []byte) (logical.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return optimizer.Optimize(p)
+	return s.optimize(context.Background(), p)
 }
 
 // runStatement runs a statement other than a query.
@@ -303,7 +312,7 @@ func (s *Session) set(name, value string) error {
 }
 
 func (s *Session) explain(ctx context.Context, res *Result, x *sql.Explain) (*Result, error) {
-	plan, err := optimizer.Optimize(x.Query)
+	plan, err := s.optimize(ctx, x.Query)
 	if err != nil {
 		return nil, err
 	}

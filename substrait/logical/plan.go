@@ -147,6 +147,7 @@ func (s *Scan) WithProjection(p []int, filters []Expr) *Scan {
 	c := *s
 	c.Projection = p
 	c.Filters = filters
+	c.Pushed = nil // made for the old projection and filters
 	c.schema = c.computeSchema()
 	return &c
 }
@@ -174,6 +175,9 @@ func (s *Scan) String() string {
 	}
 	if s.Limit >= 0 {
 		fmt.Fprintf(&b, " limit=%d", s.Limit)
+	}
+	if s.Pushed != nil {
+		fmt.Fprintf(&b, " plugin=%s %s", s.Source.Format, s.Pushed)
 	}
 	return b.String()
 }

@@ -154,14 +154,32 @@ type ScanPlan struct {
 	RowCount int64
 	// Explain describes what the source will do (no secrets).
 	Explain string
+	// Limit is the limit the plan was made with (-1: none).
+	Limit int64
+	// Exact lists the filters (by their text) the source applies exactly;
+	// the engine does not apply them again.
+	Exact []string
 }
 
 // String renders the pushdown for EXPLAIN.
 func (p *ScanPlan) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "splits=%d", len(p.Splits))
+	if len(p.Exact) > 0 {
+		fmt.Fprintf(&b, " exact_filters=[%s]", strings.Join(p.Exact, ", "))
+	}
+	if p.Limit >= 0 {
+		fmt.Fprintf(&b, " pushed_limit=%d", p.Limit)
+	}
 	if p.Explain != "" {
-		fmt.Fprintf(&b, " pushed=[%s]", p.Explain)
+		fmt.Fprintf(&b, " source=[%s]", p.Explain)
 	}
 	return b.String()
+}
+
+// Volatile reports whether a call may give a different result each time
+// it is evaluated (random(), a volatile user-defined function): such calls
+// are never folded or shared.
+func (c *Call) Volatile() bool {
+	return c.Func == "random" || c.UDF != nil && c.UDF.Volatility == Volatile
 }

@@ -295,7 +295,8 @@ func parseCreateExternal(p *Parsed, s *tokStream) (any, error) {
 	if st.Format == "" {
 		return nil, s.errorf("CREATE EXTERNAL TABLE needs STORED AS <format>")
 	}
-	if !seen["LOCATION"] {
+	if !seen["LOCATION"] && FileFormat(st.Format) {
+		// Plugin data sources may name their table by options alone.
 		return nil, s.errorf("CREATE EXTERNAL TABLE needs LOCATION '<path>'")
 	}
 	return st, nil
@@ -426,4 +427,14 @@ func bindQueryStatement(p *Parsed, cat Catalog, what string) (logical.Plan, erro
 		return nil, notSupported("%s of a statement that is not a query", what)
 	}
 	return q.Plan, nil
+}
+
+// FileFormat reports whether format is one of the file formats the engine
+// reads itself (anything else names a data source plugin).
+func FileFormat(format string) bool {
+	switch strings.ToLower(format) {
+	case "parquet", "csv", "json", "ndjson", "arrow", "ipc", "tbl":
+		return true
+	}
+	return false
 }

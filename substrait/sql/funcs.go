@@ -61,6 +61,9 @@ func (b *binder) funcCall(fc *pg.FuncCall, c *exprCtx) (logical.Expr, error) {
 	if windowOnly[name] {
 		return nil, fmt.Errorf("window function %s requires an OVER clause", name)
 	}
+	if f, ok := b.lookupUDF(name); ok && !builtinScalar(name) {
+		return b.udfCall(f, fc, c)
+	}
 	if fc.AggStar || fc.AggDistinct || fc.AggFilter != nil {
 		return nil, fmt.Errorf("%s is not an aggregate function", name)
 	}

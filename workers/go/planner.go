@@ -44,6 +44,17 @@ func Plan(p logical.Plan, cfg PlannerConfig) (exec.Node, error) {
 func (pl *planner) plan(p logical.Plan) (exec.Node, error) {
 	switch n := p.(type) {
 	case *logical.Scan:
+		if n.Source.Provider != nil {
+			parts := pl.cfg.Partitions
+			if pl.task != nil {
+				parts = pl.task.tasks
+			}
+			s, err := scan.NewPluginScan(context.Background(), n.Source, n.Projection, n.Limit, n.Pushed, parts)
+			if err != nil || pl.task == nil {
+				return s, err
+			}
+			return pl.task.split(s)
+		}
 		if pl.task != nil {
 			s, err := scan.NewScan(n.Source, n.Projection, n.Filters, n.Limit, pl.task.tasks)
 			if err != nil {

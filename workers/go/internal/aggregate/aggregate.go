@@ -113,6 +113,8 @@ const (
 	fnBoolAnd
 	fnBoolOr
 	fnAvgMerge
+	// fnUDF is a user-defined aggregate (AggregateCall.UDF).
+	fnUDF
 )
 
 var funcNames = map[string]aggFunc{
@@ -301,10 +303,49 @@ func sameTypes(got, want *arrow.Schema) error {
 	return nil
 }
 
+// resolveUDF checks a call of a user-defined aggregate: its state layout
+// is the one the function declares.
+func resolveUDF(a *logical.AggregateCall, name string) (aggSpec, error) {
+	f := a.UDF
+	s := aggSpec{call: a, name: name, fn: fnUDF, distinct: a.Distinct, result: f.Result.Type}
+	if len(a.Args) != len(f.Args) {
+		return s, fmt.Errorf("%s takes %d arguments, got %d", f.Signature(), len(f.Args), len(a.Args))
+	}
+	for i, x := range a.Args {
+		if x == nil || !arrow.TypeEqual(x.Type(), f.Args[i].Type) {
+			return s, fmt.Errorf("%s: argument %d is not of the declared type", f.Signature(), i+1)
+		}
+		s.argTypes = append(s.argTypes, x.Type())
+	}
+	if len(s.argTypes) > 0 {
+		s.argType = s.argTypes[0]
+	}
+	if s.distinct && len(s.argTypes) != 1 {
+		return s, fmt.Errorf("DISTINCT %s: only aggregates of one argument take DISTINCT", f.Name)
+	}
+	if s.distinct {
+		if err := hashkey.Supported(s.argType); err != nil {
+			return s, fmt.Errorf("DISTINCT argument: %w", err)
+		}
+		s.states = []arrow.Field{{Name: name + ".distinct", Type: arrow.ListOf(s.argType), Nullable: false}}
+	} else {
+		for _, st := range f.State {
+			s.states = append(s.states, arrow.Field{Name: name + "." + st.Name, Type: st.Type, Nullable: true})
+		}
+	}
+	if _, err := s.newAcc(); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
 // resolve checks an aggregate call and works out its state layout.
 func resolve(a *logical.AggregateCall, name string) (aggSpec, error) {
 	if a == nil {
 		return aggSpec{}, fmt.Errorf("nil aggregate call")
+	}
+	if a.UDF != nil {
+		return resolveUDF(a, name)
 	}
 	fn, ok := funcNames[a.Func]
 	if !ok {
@@ -415,6 +456,8 @@ func (s *aggSpec) newAcc() (accumulator, error) {
 func (s *aggSpec) baseAcc() (accumulator, error) {
 	arg := s.argType
 	switch s.fn {
+	case fnUDF:
+		return newUDAFAcc(s.call.UDF)
 	case fnCount:
 		return &countAcc{}, nil
 	case fnSum:

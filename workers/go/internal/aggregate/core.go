@@ -316,6 +316,11 @@ func (c *core) consume(ctx context.Context, b arrow.RecordBatch) error {
 	if n == 0 {
 		return nil
 	}
+	for _, a := range c.accs {
+		if x, ok := a.(interface{ setContext(context.Context) }); ok {
+			x.setContext(ctx)
+		}
+	}
 	if !c.rawIn {
 		return c.consumeStates(b, n)
 	}

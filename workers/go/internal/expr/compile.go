@@ -160,7 +160,7 @@ func isConstantExpr(e logical.Expr) bool {
 		case *logical.ColumnRef:
 			constant = false
 		case *logical.Call:
-			if x.Func == "random" {
+			if x.Volatile() {
 				constant = false
 			}
 		}
@@ -201,6 +201,9 @@ func (c *compiler) compileNode(e logical.Expr) (node, error) {
 
 // compileCall compiles a scalar function call.
 func (c *compiler) compileCall(call *logical.Call) (node, error) {
+	if call.UDF != nil {
+		return c.compileUDF(call)
+	}
 	def, ok := registry[call.Func]
 	if !ok {
 		return nil, unsupported(call, nil)

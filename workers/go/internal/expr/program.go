@@ -181,7 +181,7 @@ func writeKey(b *strings.Builder, e logical.Expr) error {
 	case *logical.Literal:
 		fmt.Fprintf(b, "lit(%s:%T:%v)", typeName(x.T), x.Value, x.Value)
 	case *logical.Call:
-		if x.Func == "random" {
+		if x.Volatile() {
 			return errNoKey
 		}
 		fmt.Fprintf(b, "%s:%s(", x.Func, typeName(x.T))
