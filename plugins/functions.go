@@ -11,9 +11,9 @@ import (
 	pb "github.com/substrait-io/substrait-protobuf/go/substraitpb"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arbalest/arbalest/plugins/pluginpb"
 	arbext "github.com/arbalest/arbalest/substrait/extensions"
 	"github.com/arbalest/arbalest/substrait/logical"
-	"github.com/arbalest/arbalest/plugins/pluginpb"
 )
 
 // FunctionDecl declares one function of a plugin.

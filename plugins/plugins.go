@@ -89,4 +89,3 @@ func SameSchema(want, got *arrow.Schema) error {
 	}
 	return nil
 }
-

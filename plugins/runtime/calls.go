@@ -22,11 +22,11 @@ import (
 
 // watchdog cancels a call that makes no progress for d.
 type watchdog struct {
-	t        *time.Timer
-	d        time.Duration
-	mu       sync.Mutex
-	tripped  bool
-	stopped  bool
+	t       *time.Timer
+	d       time.Duration
+	mu      sync.Mutex
+	tripped bool
+	stopped bool
 }
 
 func newWatchdog(d time.Duration, cancel context.CancelFunc) *watchdog {

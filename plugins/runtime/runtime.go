@@ -393,7 +393,9 @@ func (p *Plugin) verify(file string) error {
 	return nil
 }
 
-type hostPlugin struct{ goplugin.NetRPCUnsupportedPlugin }
+type hostPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+}
 
 func (hostPlugin) GRPCServer(*goplugin.GRPCBroker, *grpc.Server) error {
 	return errors.New("the host does not serve plugins")

@@ -165,8 +165,8 @@ type consumer struct {
 	// funcURN maps a function anchor to its extension's URN.
 	funcURN map[uint32]string
 	udfs    FunctionResolver
-	next  int               // pre-order number of the next relation
-	depth int
+	next    int // pre-order number of the next relation
+	depth   int
 	// outer holds, innermost last, the input schemas of the relations
 	// whose subquery expressions are being translated (outer references
 	// resolve against them).
