@@ -114,6 +114,8 @@ func cmdScheduler(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:50050", "address to serve on (HOST:PORT)")
 	var sf schedulerFlags
 	sf.add(fs)
+	var pf pluginFlags
+	pf.add(fs)
 	if pos, err := parseFlags(fs, args); err != nil {
 		return exitError(2)
 	} else if len(pos) > 0 {
@@ -122,6 +124,14 @@ func cmdScheduler(ctx context.Context, args []string) error {
 	cfg, err := sf.config()
 	if err != nil {
 		return err
+	}
+	m, err := pf.start(ctx)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if m != nil {
+		cfg.Extensions = m
 	}
 	s, err := cluster.StartScheduler(*addr, cfg)
 	if err != nil {
@@ -198,6 +208,8 @@ func cmdExecutor(ctx context.Context, args []string) error {
 	fs.StringVar(&ef.advertise, "advertise", "", "HOST:PORT others reach this executor at (default: --addr)")
 	var sec securityFlags
 	sec.add(fs)
+	var pf pluginFlags
+	pf.add(fs)
 	if pos, err := parseFlags(fs, args); err != nil {
 		return exitError(2)
 	} else if len(pos) > 0 {
@@ -208,6 +220,14 @@ func cmdExecutor(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cleanup()
+	m, err := pf.start(ctx)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if m != nil {
+		cfg.Plugins = m
+	}
 	cfg.Scheduler, cfg.Listen, cfg.Security = *sched, *addr, sec.security()
 	e, err := executor.Start(cfg)
 	if err != nil {
@@ -227,6 +247,8 @@ func cmdStandalone(ctx context.Context, args []string) error {
 	sf.add(fs)
 	var ef executorFlags
 	ef.add(fs, defaultSlots())
+	var pf pluginFlags
+	pf.add(fs)
 	if pos, err := parseFlags(fs, args); err != nil {
 		return exitError(2)
 	} else if len(pos) > 0 {
@@ -241,6 +263,15 @@ func cmdStandalone(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cleanup()
+	// The scheduler and the executors of this process share the plugins.
+	m, err := pf.start(ctx)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if m != nil {
+		scfg.Extensions, ecfg.Plugins = m, m
+	}
 	st, err := cluster.StartStandalone(*addr, *n, ecfg.Slots, ecfg.WorkDir, scfg, ecfg)
 	if err != nil {
 		return err

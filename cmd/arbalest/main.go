@@ -25,9 +25,12 @@ Usage:
   arbalest executor --scheduler HOST:PORT --addr HOST:PORT --slots N --work-dir DIR
                                        run an executor of a cluster
   arbalest standalone --executors N    run a scheduler and N executors in this process
+  arbalest plugin list|serve NAME      list the bundled plugins; serve one (hosts start it)
   arbalest version                     print the version
 
 'sql', 'tpch run' and 'substrait run' take --connect HOST:PORT to run on a cluster.
+Plugins load with --plugin NAME=PATH (or --plugin-config FILE) on 'sql', 'scheduler',
+'executor' and 'standalone'; in a cluster the scheduler and every executor load them.
 
 Run 'arbalest <command> -h' for the flags of a command.
 `
@@ -74,6 +77,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdExecutor(ctx, args[1:])
 	case "standalone":
 		return cmdStandalone(ctx, args[1:])
+	case "plugin":
+		return cmdPlugin(ctx, args[1:])
 	case "version", "--version":
 		fmt.Println("arbalest", version)
 		return nil

@@ -21,6 +21,7 @@ type sessionFlags struct {
 	partitions  int
 	connect     string
 	sec         securityFlags
+	plugins     pluginFlags
 }
 
 func (f *sessionFlags) add(fs *flag.FlagSet) {
@@ -29,6 +30,7 @@ func (f *sessionFlags) add(fs *flag.FlagSet) {
 	fs.IntVar(&f.partitions, "partitions", 0, "target parallelism (default: number of CPUs)")
 	fs.StringVar(&f.connect, "connect", "", "run on the cluster whose scheduler is at HOST:PORT instead of in this process")
 	f.sec.add(fs)
+	f.plugins.add(fs)
 }
 
 // runner returns where statements run: this process, or the cluster of
@@ -38,8 +40,22 @@ func (f *sessionFlags) runner(ctx context.Context) (r engine.Runner, close func(
 		if f.sec != (securityFlags{}) {
 			return nil, nil, fmt.Errorf("--token and --tls-* go with --connect")
 		}
+		m, err := f.plugins.start(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
 		s, err := f.session(ctx)
-		return s, func() {}, err
+		if err != nil {
+			m.Close()
+			return nil, nil, err
+		}
+		if m != nil {
+			s.Catalog.SetExtensions(m)
+		}
+		return s, func() { m.Close() }, nil
+	}
+	if f.plugins.any() {
+		return nil, nil, fmt.Errorf("--plugin goes to the cluster's scheduler and executors, not to a client (--connect)")
 	}
 	if f.memoryLimit != "" || f.partitions != 0 {
 		return nil, nil, fmt.Errorf("--memory-limit and --partitions are settings of the cluster (the scheduler's and executors' flags)")

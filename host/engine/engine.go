@@ -66,7 +66,10 @@ type Session struct {
 	Catalog *catalog.Catalog
 	Exec    Executor
 	Options ExecOptions
-	alloc   memory.Allocator
+	// PluginParallelism, when set, is how many splits to ask data source
+	// plugins for (default: Options.Partitions, else the CPUs).
+	PluginParallelism func() int
+	alloc             memory.Allocator
 }
 
 // NewSession builds a session.
@@ -137,7 +140,11 @@ func (s *Session) optimize(ctx context.Context, p logical.Plan) (logical.Plan, e
 	if err != nil {
 		return nil, err
 	}
-	return PushToPlugins(ctx, p, s.Options.Partitions)
+	par := s.Options.Partitions
+	if par <= 0 && s.PluginParallelism != nil {
+		par = s.PluginParallelism()
+	}
+	return PushToPlugins(ctx, p, par)
 }
 
 // RunSubstrait executes a Substrait plan (binary protobuf or JSON).

@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/arbalest/arbalest/host/catalog"
 	"log"
 	"sort"
 	"sync"
@@ -68,6 +69,9 @@ type Config struct {
 	// Store keeps jobs across restarts; nil keeps them in memory only.
 	// The scheduler closes it.
 	Store Store
+	// Extensions are the plugins' data sources and functions, for
+	// planning (the executors run their own instances of the plugins).
+	Extensions catalog.Extensions
 }
 
 func (c *Config) defaults() {

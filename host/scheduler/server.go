@@ -111,7 +111,12 @@ func (s *Server) Session(id string) *engine.Session {
 	if ss, ok := s.sessions[id]; ok {
 		return ss
 	}
-	ss := engine.NewSession(catalog.New(s.infer), &clusterExec{s.sched}, engine.ExecOptions{})
+	cat := catalog.New(s.infer)
+	if e := s.sched.cfg.Extensions; e != nil {
+		cat.SetExtensions(e)
+	}
+	ss := engine.NewSession(cat, &clusterExec{s.sched}, engine.ExecOptions{})
+	ss.PluginParallelism = func() int { return s.sched.StageConfig().Partitions }
 	s.sessions[id] = ss
 	return ss
 }

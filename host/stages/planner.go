@@ -43,7 +43,12 @@ type planner struct {
 func (pl *planner) plan(p logical.Plan) (frag, error) {
 	switch n := p.(type) {
 	case *logical.Scan:
-		return frag{plan: n, tasks: pl.cfg.Partitions, flexible: pl.cfg.Partitions > 1}, nil
+		tasks := pl.cfg.Partitions
+		if n.Pushed != nil {
+			// A plugin's scan: one task per split, at most.
+			tasks = max(1, min(tasks, len(n.Pushed.Splits)))
+		}
+		return frag{plan: n, tasks: tasks, flexible: tasks > 1}, nil
 	case *logical.Values:
 		return frag{plan: n, tasks: 1, flexible: true}, nil
 	case *logical.Filter:

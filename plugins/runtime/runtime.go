@@ -519,3 +519,17 @@ func (p *Plugin) PID() int {
 	}
 	return 0
 }
+
+// AddFunctions adds functions that run in this process (native libraries
+// loaded through the C Data Interface); names must not clash.
+func (m *Manager) AddFunctions(fs []*logical.Function) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, f := range fs {
+		if prev, dup := m.funcs[f.Name]; dup {
+			return fmt.Errorf("function %s is provided by both %s and %s", f.Name, prev.Provider, f.Provider)
+		}
+		m.funcs[f.Name] = f
+	}
+	return nil
+}

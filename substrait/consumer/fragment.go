@@ -88,3 +88,44 @@ func (x *relCtx) extensionSingle(e *pb.ExtensionSingleRel) (logical.Plan, error)
 	}
 	return w, nil
 }
+
+// ProviderResolver is implemented by a TableResolver that has data source
+// plugins: stage fragments name them in PluginScan leaves.
+type ProviderResolver interface {
+	Provider(name string) (logical.ScanProvider, bool)
+}
+
+// pluginScan reads the scan of a plugin's table in a stage fragment: an
+// extension_table whose detail is planpb.PluginScan.
+func (x *relCtx) pluginScan(r *pb.ReadRel, t *pb.ReadRel_ExtensionTable, base *logical.Schema, alias string) (logical.Plan, error) {
+	var m planpb.PluginScan
+	if err := t.GetDetail().UnmarshalTo(&m); err != nil {
+		return nil, fmt.Errorf("plugin scan: %w", err)
+	}
+	if m.GetPlugin() == "" {
+		return nil, fmt.Errorf("plugin scan of table %q names no plugin", m.GetTable())
+	}
+	if r.GetFilter() != nil {
+		return nil, fmt.Errorf("plugin scan of table %s: a filter on the read is not supported (filters go above it)", m.GetTable())
+	}
+	src := &logical.TableSource{Name: m.GetTable(), Format: m.GetPlugin(), Location: m.GetLocation(), Options: m.GetOptions(),
+		Schema: base.Arrow(), RowCount: -1}
+	if pr, ok := x.c.r.(ProviderResolver); ok && x.c.r != nil {
+		if p, ok := pr.Provider(m.GetPlugin()); ok {
+			src.Provider = p
+		}
+	}
+	if src.Provider == nil {
+		return nil, fmt.Errorf("table %s: plugin %s is not loaded in this process (start it with --plugin %s=PATH)", m.GetTable(), m.GetPlugin(), m.GetPlugin())
+	}
+	p, err := x.scanOf(r, src, base, alias)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := p.(*logical.Scan)
+	if !ok {
+		return nil, fmt.Errorf("plugin scan of table %s: unexpected read shape", m.GetTable())
+	}
+	s.Pushed = &logical.ScanPlan{Splits: m.GetSplits(), Explain: m.GetExplain(), Exact: m.GetExactFilters(), Limit: s.Limit, RowCount: -1}
+	return s, nil
+}

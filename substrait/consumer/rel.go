@@ -295,6 +295,9 @@ func (x *relCtx) read(r *pb.ReadRel) (logical.Plan, error) {
 		}
 		return op, nil
 	case *pb.ReadRel_ExtensionTable_:
+		if rt.ExtensionTable.GetDetail().MessageIs(&planpb.PluginScan{}) {
+			return x.pluginScan(r, rt.ExtensionTable, base, alias)
+		}
 		if r.GetProjection() != nil || r.GetFilter() != nil || r.GetBestEffortFilter() != nil {
 			return nil, fmt.Errorf("extension_table read with a projection or filter is not supported")
 		}

@@ -525,6 +525,110 @@ func (x *FileFormat) GetTable() string {
 	return ""
 }
 
+// PluginScan is the detail of a ReadRel.extension_table leaf that reads a
+// table of a data source plugin (CREATE EXTERNAL TABLE ... STORED AS
+// <plugin>). The ReadRel's base_schema is the table's full schema, its
+// projection the columns read, and its scan_limit hint the pushed limit.
+// The scheduler planned the scan with the plugin (PlanScan): the splits
+// are its answer. Task i of a stage of n tasks reads splits i, i+n, ...
+// through its own process's instance of the plugin (Flight DoGet with the
+// split as the ticket).
+type PluginScan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The plugin's configured name (the STORED AS name).
+	Plugin string `protobuf:"bytes,1,opt,name=plugin,proto3" json:"plugin,omitempty"`
+	// The table's name, for messages.
+	Table    string            `protobuf:"bytes,2,opt,name=table,proto3" json:"table,omitempty"`
+	Location string            `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	Options  map[string]string `protobuf:"bytes,4,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Splits   [][]byte          `protobuf:"bytes,5,rep,name=splits,proto3" json:"splits,omitempty"`
+	// What the plugin said it does, for EXPLAIN.
+	Explain string `protobuf:"bytes,6,opt,name=explain,proto3" json:"explain,omitempty"`
+	// Filters the plugin applies exactly (their text), for EXPLAIN.
+	ExactFilters  []string `protobuf:"bytes,7,rep,name=exact_filters,json=exactFilters,proto3" json:"exact_filters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginScan) Reset() {
+	*x = PluginScan{}
+	mi := &file_arbalest_plan_v1_plan_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginScan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginScan) ProtoMessage() {}
+
+func (x *PluginScan) ProtoReflect() protoreflect.Message {
+	mi := &file_arbalest_plan_v1_plan_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginScan.ProtoReflect.Descriptor instead.
+func (*PluginScan) Descriptor() ([]byte, []int) {
+	return file_arbalest_plan_v1_plan_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PluginScan) GetPlugin() string {
+	if x != nil {
+		return x.Plugin
+	}
+	return ""
+}
+
+func (x *PluginScan) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *PluginScan) GetLocation() string {
+	if x != nil {
+		return x.Location
+	}
+	return ""
+}
+
+func (x *PluginScan) GetOptions() map[string]string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *PluginScan) GetSplits() [][]byte {
+	if x != nil {
+		return x.Splits
+	}
+	return nil
+}
+
+func (x *PluginScan) GetExplain() string {
+	if x != nil {
+		return x.Explain
+	}
+	return ""
+}
+
+func (x *PluginScan) GetExactFilters() []string {
+	if x != nil {
+		return x.ExactFilters
+	}
+	return nil
+}
+
 var File_arbalest_plan_v1_plan_proto protoreflect.FileDescriptor
 
 const file_arbalest_plan_v1_plan_proto_rawDesc = "" +
@@ -567,6 +671,18 @@ const file_arbalest_plan_v1_plan_proto_rawDesc = "" +
 	"\x05table\x18\x03 \x01(\tR\x05table\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x02\n" +
+	"\n" +
+	"PluginScan\x12\x16\n" +
+	"\x06plugin\x18\x01 \x01(\tR\x06plugin\x12\x14\n" +
+	"\x05table\x18\x02 \x01(\tR\x05table\x12\x1a\n" +
+	"\blocation\x18\x03 \x01(\tR\blocation\x12C\n" +
+	"\aoptions\x18\x04 \x03(\v2).arbalest.plan.v1.PluginScan.OptionsEntryR\aoptions\x12\x16\n" +
+	"\x06splits\x18\x05 \x03(\fR\x06splits\x12\x18\n" +
+	"\aexplain\x18\x06 \x01(\tR\aexplain\x12#\n" +
+	"\rexact_filters\x18\a \x03(\tR\fexactFilters\x1a:\n" +
+	"\fOptionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B/Z-github.com/arbalest/arbalest/substrait/planpbb\x06proto3"
 
 var (
@@ -581,7 +697,7 @@ func file_arbalest_plan_v1_plan_proto_rawDescGZIP() []byte {
 	return file_arbalest_plan_v1_plan_proto_rawDescData
 }
 
-var file_arbalest_plan_v1_plan_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_arbalest_plan_v1_plan_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_arbalest_plan_v1_plan_proto_goTypes = []any{
 	(*ShuffleRead)(nil),      // 0: arbalest.plan.v1.ShuffleRead
 	(*ShuffleLocation)(nil),  // 1: arbalest.plan.v1.ShuffleLocation
@@ -591,19 +707,22 @@ var file_arbalest_plan_v1_plan_proto_goTypes = []any{
 	(*Single)(nil),           // 5: arbalest.plan.v1.Single
 	(*JoinHint)(nil),         // 6: arbalest.plan.v1.JoinHint
 	(*FileFormat)(nil),       // 7: arbalest.plan.v1.FileFormat
-	nil,                      // 8: arbalest.plan.v1.FileFormat.OptionsEntry
+	(*PluginScan)(nil),       // 8: arbalest.plan.v1.PluginScan
+	nil,                      // 9: arbalest.plan.v1.FileFormat.OptionsEntry
+	nil,                      // 10: arbalest.plan.v1.PluginScan.OptionsEntry
 }
 var file_arbalest_plan_v1_plan_proto_depIdxs = []int32{
-	1, // 0: arbalest.plan.v1.ShuffleRead.locations:type_name -> arbalest.plan.v1.ShuffleLocation
-	3, // 1: arbalest.plan.v1.ShuffleWrite.hash:type_name -> arbalest.plan.v1.HashPartitioning
-	4, // 2: arbalest.plan.v1.ShuffleWrite.broadcast:type_name -> arbalest.plan.v1.Broadcast
-	5, // 3: arbalest.plan.v1.ShuffleWrite.single:type_name -> arbalest.plan.v1.Single
-	8, // 4: arbalest.plan.v1.FileFormat.options:type_name -> arbalest.plan.v1.FileFormat.OptionsEntry
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	1,  // 0: arbalest.plan.v1.ShuffleRead.locations:type_name -> arbalest.plan.v1.ShuffleLocation
+	3,  // 1: arbalest.plan.v1.ShuffleWrite.hash:type_name -> arbalest.plan.v1.HashPartitioning
+	4,  // 2: arbalest.plan.v1.ShuffleWrite.broadcast:type_name -> arbalest.plan.v1.Broadcast
+	5,  // 3: arbalest.plan.v1.ShuffleWrite.single:type_name -> arbalest.plan.v1.Single
+	9,  // 4: arbalest.plan.v1.FileFormat.options:type_name -> arbalest.plan.v1.FileFormat.OptionsEntry
+	10, // 5: arbalest.plan.v1.PluginScan.options:type_name -> arbalest.plan.v1.PluginScan.OptionsEntry
+	6,  // [6:6] is the sub-list for method output_type
+	6,  // [6:6] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_arbalest_plan_v1_plan_proto_init() }
@@ -622,7 +741,7 @@ func file_arbalest_plan_v1_plan_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbalest_plan_v1_plan_proto_rawDesc), len(file_arbalest_plan_v1_plan_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

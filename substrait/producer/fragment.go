@@ -35,6 +35,21 @@ func localFiles(src *logical.TableSource) (*pb.ReadRel_LocalFiles_, error) {
 	return &pb.ReadRel_LocalFiles_{LocalFiles: &pb.ReadRel_LocalFiles{Items: []*pb.ReadRel_LocalFiles_FileOrFiles{item}}}, nil
 }
 
+// pluginScan writes the scan of a plugin's table, planned already (its
+// splits), as a ReadRel.extension_table whose detail is planpb.PluginScan.
+func pluginScan(n *logical.Scan) (*pb.ReadRel_ExtensionTable_, error) {
+	if n.Pushed == nil {
+		return nil, fmt.Errorf("the scan of plugin %s was not planned (no splits)", n.Source.Format)
+	}
+	msg := &planpb.PluginScan{Plugin: n.Source.Format, Table: n.Source.Name, Location: n.Source.Location,
+		Options: n.Source.Options, Splits: n.Pushed.Splits, Explain: n.Pushed.Explain, ExactFilters: n.Pushed.Exact}
+	detail, err := anypb.New(msg)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.ReadRel_ExtensionTable_{ExtensionTable: &pb.ReadRel_ExtensionTable{Detail: detail}}, nil
+}
+
 // shuffleRead writes a ShuffleRead leaf as a ReadRel.extension_table
 // whose detail is planpb.ShuffleRead; the rows' schema is the base schema.
 func (pr *producer) shuffleRead(n *logical.ShuffleRead) (*pb.Rel, error) {

@@ -285,7 +285,11 @@ func (pr *producer) scan(n *logical.Scan) (*pb.Rel, error) {
 		ReadType:   &pb.ReadRel_NamedTable_{NamedTable: &pb.ReadRel_NamedTable{Names: []string{n.Source.Name}}},
 	}
 	if pr.opts.InlineTables {
-		if read.ReadType, err = localFiles(n.Source); err != nil {
+		if n.Source.Provider != nil {
+			if read.ReadType, err = pluginScan(n); err != nil {
+				return nil, fmt.Errorf("scan of %s: %w", n.Source.Name, err)
+			}
+		} else if read.ReadType, err = localFiles(n.Source); err != nil {
 			return nil, fmt.Errorf("scan of %s: %w", n.Source.Name, err)
 		}
 	}
@@ -305,7 +309,7 @@ func (pr *producer) scan(n *logical.Scan) (*pb.Rel, error) {
 			MaintainSingularStruct: true,
 		}
 	}
-	if len(n.Filters) > 0 {
+	if len(n.Filters) > 0 && read.GetExtensionTable() == nil {
 		// Substrait read filters refer to the base schema.
 		mapping := make(map[int]int, n.Schema().Len())
 		for i := range n.Schema().Fields {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/arbalest/arbalest/substrait/clusterpb"
 	"github.com/arbalest/arbalest/substrait/consumer"
+	"github.com/arbalest/arbalest/substrait/logical"
 	worker "github.com/arbalest/arbalest/workers/go"
 	"github.com/arbalest/arbalest/workers/go/internal/exec"
 	"github.com/arbalest/arbalest/workers/go/internal/shuffle"
@@ -57,6 +58,38 @@ type Config struct {
 	// clients authenticate (token, TLS): it guards the executor's services
 	// (tasks and Flight) and is presented on its own calls.
 	Security clusterpb.Security
+	// Plugins are this executor's instances of the plugins that stage
+	// fragments use (data sources and functions); nil when none.
+	Plugins Plugins
+}
+
+// Plugins resolves what stage fragments name: data source plugins and
+// user-defined functions (by extension URN and name).
+type Plugins interface {
+	Provider(name string) (logical.ScanProvider, bool)
+	ResolveFunction(urn, name string) (*logical.Function, bool)
+}
+
+// fragmentResolver lets the consumer find plugins; fragments name no
+// catalog tables (scans are inlined).
+type fragmentResolver struct{ p Plugins }
+
+func (r fragmentResolver) ResolveTable(names []string) (*logical.TableSource, error) {
+	return nil, fmt.Errorf("stage fragments read no named tables (got %v)", names)
+}
+
+func (r fragmentResolver) Provider(name string) (logical.ScanProvider, bool) {
+	if r.p == nil {
+		return nil, false
+	}
+	return r.p.Provider(name)
+}
+
+func (r fragmentResolver) ResolveFunction(urn, name string) (*logical.Function, bool) {
+	if r.p == nil {
+		return nil, false
+	}
+	return r.p.ResolveFunction(urn, name)
 }
 
 const maxMsg = 256 << 20
@@ -313,7 +346,7 @@ func (e *Executor) launch(req *clusterpb.LaunchTasksRequest) *clusterpb.LaunchTa
 	resp := &clusterpb.LaunchTasksResponse{}
 	for _, def := range req.GetTasks() {
 		id := def.GetTask()
-		plan, err := consumer.FromBytes(def.GetPlan(), nil)
+		plan, err := consumer.FromBytes(def.GetPlan(), fragmentResolver{e.cfg.Plugins})
 		if err != nil {
 			resp.Rejected = append(resp.Rejected, &clusterpb.TaskRejection{Task: id, Reason: "cannot read the fragment: " + err.Error()})
 			continue
