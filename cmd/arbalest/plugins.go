@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arbalest/arbalest/plugins/native"
 	"github.com/arbalest/arbalest/plugins/runtime"
 	"github.com/arbalest/arbalest/sdk/plugin"
 )
@@ -19,6 +20,7 @@ import (
 type pluginFlags struct {
 	specs   multiFlag
 	config  string
+	native  multiFlag
 	timeout time.Duration
 }
 
@@ -26,9 +28,10 @@ func (f *pluginFlags) add(fs *flag.FlagSet) {
 	fs.Var(&f.specs, "plugin", "load a plugin: name=path[,sha256=HEX][,timeout=30s]; path is an executable, a Python file (.py) or builtin:postgres; repeatable")
 	fs.StringVar(&f.config, "plugin-config", "", "YAML or JSON file listing plugins (plugins: [{name, path, args, env, sha256, timeout}])")
 	fs.DurationVar(&f.timeout, "plugin-timeout", runtime.DefaultTimeout, "fail a plugin call that makes no progress for this long")
+	fs.Var(&f.native, "native", "load a native UDF library (C ABI of plugins/native/arbalest_udf.h) into this process; repeatable")
 }
 
-func (f *pluginFlags) any() bool { return len(f.specs) > 0 || f.config != "" }
+func (f *pluginFlags) any() bool { return len(f.specs) > 0 || f.config != "" || len(f.native) > 0 }
 
 // start starts the plugins; nil when none are configured.
 func (f *pluginFlags) start(ctx context.Context) (*runtime.Manager, error) {
@@ -58,6 +61,18 @@ func (f *pluginFlags) start(ctx context.Context) (*runtime.Manager, error) {
 	defer cancel()
 	if err := m.Start(sctx); err != nil {
 		return nil, err
+	}
+	for _, path := range f.native {
+		lib, err := native.Load(path)
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("--native: %w", err)
+		}
+		m.AddCloser(lib)
+		if err := m.AddFunctions(lib.Functions()); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("--native %s: %w", path, err)
+		}
 	}
 	return m, nil
 }

@@ -53,6 +53,34 @@ func testPlugin(t *testing.T) string {
 	return goPlugin
 }
 
+// buildGo builds the Go main package at pkg (relative to the repository root).
+func buildGo(t *testing.T, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	if out, err := exec.Command("go", "build", "-o", bin, "../../"+pkg).CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
+
+// TestGoExamples runs the Go SDK's example plugins from SQL.
+func TestGoExamples(t *testing.T) {
+	s, _ := session(t,
+		runtime.Config{Name: "geo", Path: buildGo(t, "examples/plugins/geo")},
+		runtime.Config{Name: "series", Path: buildGo(t, "examples/plugins/series")})
+	expect(t, s, "SELECT round(haversine_km(48.85, 2.35, 51.51, -0.13), 1), haversine_km(NULL, 0, 0, 0)", "344.4|NULL")
+	mustQuery(t, s, "CREATE EXTERNAL TABLE s STORED AS series OPTIONS (start '1', stop '1000000')")
+	q := "SELECT count(*), sum(value), round(geo_mean(CAST(value AS DOUBLE)), 3) FROM s WHERE value > 999000 AND value <= 999010"
+	expect(t, s, q, "10|9990055|999005.5")
+	if ex := explain(t, s, q); strings.Contains(ex, "Filter:") || !strings.Contains(ex, "values 999001..999010") {
+		t.Errorf("EXPLAIN of the series example:\n%s", ex)
+	}
+	expect(t, s, "SELECT value % 2, count(*) FROM s GROUP BY 1 ORDER BY 1", "0|500000", "1|500000")
+	if _, err := query(s, "SELECT geo_mean(CAST(value - 5 AS DOUBLE)) FROM s WHERE value < 10"); err == nil || !strings.Contains(err.Error(), "values must be positive") {
+		t.Errorf("geo_mean of negatives: %v", err)
+	}
+}
+
 // session is an embedded engine with the given plugins loaded.
 func session(t *testing.T, cfgs ...runtime.Config) (*engine.Session, *runtime.Manager) {
 	t.Helper()
@@ -268,6 +296,7 @@ func TestPluginFailures(t *testing.T) {
 			t.Errorf("%s took %s", c.q, d)
 		}
 		// The plugin (restarted when it crashed) serves the next query.
+		t.Logf("after %s", c.q)
 		expect(t, s, "SELECT count(*), add_one(1) FROM nums", "5000|2")
 	}
 	// Other queries keep running while one plugin call hangs.

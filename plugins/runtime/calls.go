@@ -42,6 +42,16 @@ func newWatchdog(d time.Duration, cancel context.CancelFunc) *watchdog {
 
 func (w *watchdog) progress() { w.t.Reset(w.d) }
 
+// idle disarms the watchdog while a pooled stream waits for its next call.
+func (w *watchdog) idle() { w.t.Stop() }
+
+// fired reports whether the watchdog cancelled the stream.
+func (w *watchdog) fired() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.tripped
+}
+
 func (w *watchdog) stop() {
 	w.mu.Lock()
 	w.stopped = true
@@ -54,9 +64,9 @@ func (w *watchdog) err(err error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.tripped {
-		return fmt.Errorf("no answer within %s (timed out): %w", w.d, err)
+		return fmt.Errorf("no answer within %s (timed out): %w", w.d, notEOF(err))
 	}
-	return err
+	return notEOF(err)
 }
 
 // exchange is one open DoExchange stream.
@@ -96,10 +106,18 @@ func (p *Plugin) openExchange(ctx context.Context, fn string, phase pluginpb.Fun
 	return &exchange{cancel: cancel, stream: stream, w: w, wd: wd}, nil
 }
 
-// send writes one batch.
+// send writes one batch. A stream the plugin ended reports io.EOF to its
+// sender; the reason is what the receiving side gets.
 func (e *exchange) send(b arrow.RecordBatch) error {
 	e.wd.progress()
-	return e.w.Write(b)
+	err := e.w.Write(b)
+	if errors.Is(err, io.EOF) {
+		if _, rerr := e.stream.Recv(); rerr != nil && !errors.Is(rerr, io.EOF) {
+			return rerr
+		}
+		return errors.New("the plugin closed the call")
+	}
+	return err
 }
 
 // recv reads the next batch (borrowed until the next recv) or io.EOF.
@@ -128,17 +146,19 @@ type scalarImpl struct {
 
 func (s *scalarImpl) argSchema() *arrow.Schema { return arrow.NewSchema(s.f.Args, nil) }
 
-func (s *scalarImpl) take(ctx context.Context) (*exchange, error) {
+// take returns a pooled stream of the function (reused true) or a new one.
+func (s *scalarImpl) take(ctx context.Context) (e *exchange, reused bool, err error) {
 	p := s.p
 	p.mu.Lock()
 	if n := len(p.pool[s.f.Name]); n > 0 {
 		e := p.pool[s.f.Name][n-1]
 		p.pool[s.f.Name] = p.pool[s.f.Name][:n-1]
 		p.mu.Unlock()
-		return e, nil
+		return e, true, nil
 	}
 	p.mu.Unlock()
-	return p.openExchange(ctx, s.f.Name, pluginpb.FunctionPhase_FUNCTION_PHASE_SCALAR, s.argSchema())
+	e, err = p.openExchange(ctx, s.f.Name, pluginpb.FunctionPhase_FUNCTION_PHASE_SCALAR, s.argSchema())
+	return e, false, err
 }
 
 func (s *scalarImpl) give(e *exchange) {
@@ -148,10 +168,11 @@ func (s *scalarImpl) give(e *exchange) {
 	if p.pool == nil {
 		p.pool = map[string][]*exchange{}
 	}
-	if len(p.pool[s.f.Name]) >= 64 {
+	if len(p.pool[s.f.Name]) >= 64 || e.wd.fired() {
 		e.close()
 		return
 	}
+	e.wd.idle()
 	p.pool[s.f.Name] = append(p.pool[s.f.Name], e)
 }
 
@@ -173,19 +194,27 @@ func (s *scalarImpl) EvalScalar(ctx context.Context, args []arrow.Array, rows in
 	if rows == 0 {
 		return array.MakeArrayOfNull(memory.DefaultAllocator, s.f.Result.Type, 0), nil
 	}
-	e, err := s.take(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.call(ctx, e, args, rows)
-	if err != nil {
+	var out arrow.Array
+	for attempt := 0; ; attempt++ {
+		e, reused, err := s.take(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out, err = s.call(ctx, e, args, rows)
+		if err == nil {
+			s.give(e)
+			break
+		}
 		e.close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, s.p.describe("calling "+s.f.Name, e.wd.err(err))
+		// A pooled stream may have broken while it waited (the plugin
+		// restarted, the connection dropped): one fresh try.
+		if !reused || e.wd.fired() || attempt > 0 {
+			return nil, s.p.describe("calling "+s.f.Name, e.wd.err(err))
+		}
 	}
-	s.give(e)
 	if s.f.NullOnNull {
 		return nullOnNull(out, args)
 	}

@@ -69,8 +69,9 @@ type Manager struct {
 	order   []string
 
 	mu     sync.RWMutex
-	funcs  map[string]*logical.Function // by lower-case name
-	closed bool
+	funcs   map[string]*logical.Function // by lower-case name
+	closed  bool
+	closers []io.Closer
 }
 
 // New makes a manager for cfgs; Start starts the plugins.
@@ -229,7 +230,14 @@ func (m *Manager) Close() error {
 	}
 	m.mu.Lock()
 	m.closed = true
+	closers := m.closers
+	m.closers = nil
 	m.mu.Unlock()
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
 	var wg sync.WaitGroup
 	for _, p := range m.plugins {
 		wg.Add(1)
@@ -474,6 +482,7 @@ func (p *Plugin) failed() {
 // describe turns a call error into one that names the plugin and says
 // whether the process died.
 func (p *Plugin) describe(what string, err error) error {
+	err = notEOF(err)
 	p.failed()
 	p.mu.Lock()
 	proc := p.proc
@@ -532,4 +541,22 @@ func (m *Manager) AddFunctions(fs []*logical.Function) error {
 		m.funcs[f.Name] = f
 	}
 	return nil
+}
+
+// AddCloser closes c when the manager closes (native libraries whose
+// functions were added).
+func (m *Manager) AddCloser(c io.Closer) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closers = append(m.closers, c)
+}
+
+// notEOF keeps a failed call from reading as the end of a stream: gRPC
+// reports a broken stream to the sender as io.EOF, and a wrapped io.EOF
+// would make the engine take an error for the end of the data.
+func notEOF(err error) error {
+	if err != nil && errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s (the plugin ended the stream)", err.Error())
+	}
+	return err
 }

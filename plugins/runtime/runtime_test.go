@@ -403,3 +403,30 @@ func TestHostKilled(t *testing.T) {
 	cmd.Wait()
 	waitGone(t, pid)
 }
+
+// TestBrokenPooledStream: a pooled stream that broke while idle is
+// replaced; a call error never reads as the end of a stream.
+func TestBrokenPooledStream(t *testing.T) {
+	m, _ := startManager(t, Config{Name: "tp", Path: testPlugin(t)})
+	f, _ := m.LookupFunction("add_one")
+	impl := f.Impl.(logical.ScalarImpl)
+	in := int64s(1, 2)
+	defer in.Release()
+	ctx := context.Background()
+	for range 2 {
+		out, err := impl.EvalScalar(ctx, []arrow.Array{in}, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Release()
+		p, _ := m.Plugin("tp")
+		p.mu.Lock()
+		for _, e := range p.pool["add_one"] {
+			e.cancel()
+		}
+		p.mu.Unlock()
+	}
+	if err := (&Plugin{cfg: Config{Name: "x"}, m: m}).describe("reading", io.EOF); errors.Is(err, io.EOF) {
+		t.Errorf("%v wraps io.EOF", err)
+	}
+}

@@ -160,7 +160,10 @@ func isConstantExpr(e logical.Expr) bool {
 		case *logical.ColumnRef:
 			constant = false
 		case *logical.Call:
-			if x.Volatile() {
+			// User-defined calls are not folded: their results may hold
+			// foreign memory (C Data) that a folded constant would keep
+			// for the life of the program.
+			if x.Volatile() || x.UDF != nil {
 				constant = false
 			}
 		}

@@ -2,7 +2,9 @@ package expr
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -62,6 +64,10 @@ func (n *udfNode) eval(ctx context.Context, c *chunk) (arrow.Array, error) {
 	}
 	out, err := n.impl.EvalScalar(ctx, args, c.n)
 	if err != nil {
+		if errors.Is(err, io.EOF) {
+			// Never let a failed call read as the end of the data.
+			return nil, fmt.Errorf("function %s: %v", n.f.Name, err)
+		}
 		return nil, fmt.Errorf("function %s: %w", n.f.Name, err)
 	}
 	if out.Len() != c.n || !arrow.TypeEqual(out.DataType(), n.f.Result.Type) {
