@@ -68,7 +68,7 @@ type Manager struct {
 	plugins map[string]*Plugin
 	order   []string
 
-	mu     sync.RWMutex
+	mu      sync.RWMutex
 	funcs   map[string]*logical.Function // by lower-case name
 	closed  bool
 	closers []io.Closer
