@@ -16,11 +16,13 @@ DATA := data
 SHARED_TPCH := ../shared/tpch
 
 # Pinned Python packages: oracles, peers and the TPC-H generator.
-PY_PACKAGES := pyarrow==26.0.1 duckdb==1.4.2 datafusion==55.0.0 tpchgen-cli==4.0.0
+PY_PACKAGES := pyarrow==26.0.1 duckdb==1.4.2 datafusion==55.0.0 tpchgen-cli==4.0.0 \
+	grpcio==1.76.0 grpcio-tools==1.76.0 grpcio-health-checking==1.76.0 protobuf==6.33.6 \
+	cryptography==50.0.2 substrait-protobuf==0.85.0
 
 export ARBALEST_VENV := $(abspath $(VENV))
 
-.PHONY: all build setup demo test test-go conformance-report test-tpch test-cluster etcd chromium docker bench proto clean fmt vet
+.PHONY: all build setup demo test test-go test-python conformance-report test-tpch test-cluster etcd chromium postgres docker bench proto clean fmt vet
 
 all: build
 
@@ -48,11 +50,24 @@ demo: setup build $(DATA)/sf$(SF)/.done
 	[ -n "$$addr" ] || { cat $$log; exit 1; }; \
 	$(BIN) tpch run --connect $$addr --data $(DATA)/sf$(SF) --verify
 
-test: setup build chromium test-go conformance-report test-tpch test-cluster
+test: setup build chromium postgres test-go test-python conformance-report test-tpch test-cluster
 
-test-go:
+# Go tests. The plugin suites use the PostgreSQL test server (.ci/postgres.sh),
+# TPC-H SF 0.1, the .venv's Python (Python plugins) and gcc (native UDFs).
+test-go: $(DATA)/sf0.1/.done
 	$(GO) vet ./...
+	ARBALEST_PG_DSN=$$(.ci/postgres.sh dsn) ARBALEST_PG_REQUIRED=1 ARBALEST_PLUGIN_BIN=$(abspath $(BIN)) \
+	ARBALEST_TPCH_SF01=$(abspath $(DATA)/sf0.1) ARBALEST_PYTHON=$(abspath $(VPY)) \
 	$(GO) test -count=1 -timeout 20m ./...
+
+# The Python SDK's unit tests.
+test-python: setup
+	$(VPY) -m unittest discover -s sdk/python/tests
+
+# The PostgreSQL server of the plugin tests: Debian's postgresql, a cluster in
+# /tmp/arbalest-pg on 127.0.0.1:54329 (installed and started if needed).
+postgres:
+	.ci/postgres.sh start
 
 # Prints the counts of the conformance suites (their tests ran in test-go).
 conformance-report:
@@ -107,7 +122,7 @@ docker:
 	mkdir -p $(IMAGE_CTX)/rootfs/etc/ssl/certs $(IMAGE_CTX)/rootfs/tmp $(IMAGE_CTX)/work
 	chmod 1777 $(IMAGE_CTX)/rootfs/tmp
 	cp /etc/ssl/certs/ca-certificates.crt $(IMAGE_CTX)/rootfs/etc/ssl/certs/
-	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo \
+	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo,arbalest_nonative \
 		-ldflags '-s -w -X main.version=$(VERSION) -linkmode external -extldflags "-static"' \
 		-o $(IMAGE_CTX)/rootfs/arbalest ./cmd/arbalest
 	@if readelf -l $(IMAGE_CTX)/rootfs/arbalest | grep -q INTERP; then \

@@ -36,14 +36,20 @@ var Handshake = goplugin.HandshakeConfig{
 // batches grow large, and batches are sliced to a few MiB.
 const MaxMessageSize = 256 << 20
 
+// window is the gRPC flow-control window: batches of a few MiB go in one
+// round trip instead of waiting for window updates every 64 KiB.
+const window = 32 << 20
+
 // ServerOptions are the gRPC server options of a plugin.
 func ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize)}
+	return []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize),
+		grpc.InitialWindowSize(window), grpc.InitialConnWindowSize(window)}
 }
 
 // DialOptions are the gRPC client options of the host.
 func DialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize))}
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
+		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(window)}
 }
 
 // EncodeSchema writes a schema as the protocol's bytes (an encapsulated

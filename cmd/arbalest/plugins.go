@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/arbalest/arbalest/plugins/native"
+	"github.com/arbalest/arbalest/plugins/postgres"
 	"github.com/arbalest/arbalest/plugins/runtime"
 	"github.com/arbalest/arbalest/sdk/plugin"
 )
@@ -79,7 +80,9 @@ func (f *pluginFlags) start(ctx context.Context) (*runtime.Manager, error) {
 
 // builtinPlugins are the plugins bundled in the binary, served by
 // `arbalest plugin serve NAME` (a host starts them for builtin:NAME).
-var builtinPlugins = map[string]func() *plugin.Plugin{}
+var builtinPlugins = map[string]func() *plugin.Plugin{
+	"postgres": postgres.Plugin,
+}
 
 // cmdPlugin runs `arbalest plugin serve NAME` and `arbalest plugin list`.
 func cmdPlugin(_ context.Context, args []string) error {

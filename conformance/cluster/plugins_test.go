@@ -59,7 +59,10 @@ func rowsOf(ctx context.Context, r engine.Runner, script string) ([]string, erro
 func TestPlugins(t *testing.T) {
 	e := needEnv(t)
 	bin := buildTestPlugin(t)
-	plug := []string{"--plugin", "tp=" + bin + ",timeout=5s"}
+	root, _ := filepath.Abs("../..")
+	plug := []string{"--plugin", "tp=" + bin + ",timeout=5s",
+		"--plugin", "udfs=" + filepath.Join(root, "examples/python/udfs.py"),
+		"--plugin", "numbers=" + filepath.Join(root, "examples/python/datasource.py")}
 	c := &testCluster{t: t, e: e, execFlags: plug}
 	c.start(2, 2, plug...)
 	r, done := c.runner()
@@ -99,4 +102,12 @@ func TestPlugins(t *testing.T) {
 		t.Errorf("crash on the cluster: %v", err)
 	}
 	expect("SELECT count(*), add_one(41) FROM nums", "5000|42")
+
+	// Python plugins: a data source read in splits by the executors, and
+	// functions, joined with the Go plugin's table and a Parquet table.
+	expect("CREATE EXTERNAL TABLE numbers STORED AS numbers OPTIONS (rows '200000')")
+	expect("SELECT category, count(*), sum(id), round(geo_mean(x), 6) = round(exp(avg(ln(x))), 6) FROM numbers WHERE id >= 100 GROUP BY 1 ORDER BY 1",
+		"even|99950|9999897550|true", "odd|99950|9999997500|true")
+	expect("SELECT n.n_name, slug(x.label), add_one(y.id) FROM numbers x JOIN nums y ON x.id = y.id JOIN nation n ON n.n_nationkey = x.id "+
+		"WHERE x.id < 3 ORDER BY 1", "ALGERIA|row-0|1", "ARGENTINA|row-1|2", "BRAZIL|row-2|3")
 }

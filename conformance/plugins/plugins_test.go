@@ -81,10 +81,43 @@ func TestGoExamples(t *testing.T) {
 	}
 }
 
+// python is the interpreter with the SDK's dependencies: $ARBALEST_PYTHON
+// or the Makefile's .venv.
+func python(t *testing.T) string {
+	if p := os.Getenv("ARBALEST_PYTHON"); p != "" {
+		return p
+	}
+	p, err := filepath.Abs("../../.venv/bin/python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func sdkPython(t *testing.T) string {
+	p, err := filepath.Abs("../../sdk/python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// pyFile is the absolute path of a Python plugin file of the repository.
+func pyFile(t *testing.T, rel string) string {
+	p, err := filepath.Abs("../../" + rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(python(t)); err != nil {
+		t.Fatalf("no Python with the SDK's packages at %s (run make setup or set ARBALEST_PYTHON): %v", python(t), err)
+	}
+	return p
+}
+
 // session is an embedded engine with the given plugins loaded.
 func session(t *testing.T, cfgs ...runtime.Config) (*engine.Session, *runtime.Manager) {
 	t.Helper()
-	m, err := runtime.New(cfgs, runtime.Options{Timeout: 3 * time.Second, Log: io.Discard})
+	m, err := runtime.New(cfgs, runtime.Options{Timeout: 3 * time.Second, Log: io.Discard, Python: python(t), PythonPath: sdkPython(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,4 +343,66 @@ func TestPluginFailures(t *testing.T) {
 		t.Error("the hanging query succeeded")
 	}
 	_ = m
+}
+
+// TestPythonPlugins runs the Python SDK's examples: functions (scalar,
+// strings, an aggregate) and a data source with pushdown and splits.
+func TestPythonPlugins(t *testing.T) {
+	s, _ := session(t,
+		runtime.Config{Name: "udfs", Path: pyFile(t, "examples/python/udfs.py")},
+		runtime.Config{Name: "numbers", Path: pyFile(t, "examples/python/datasource.py")})
+	expect(t, s, "SELECT round(haversine_km(48.85, 2.35, 51.51, -0.13), 1), slug('Hello, World!'), repeat_word('ab', 3), repeat_word(NULL, 2)",
+		"344.4|hello-world|ab ab ab|NULL")
+	mustQuery(t, s, "CREATE EXTERNAL TABLE n STORED AS numbers OPTIONS (rows '100000')")
+	expect(t, s, "SELECT count(*), sum(id), count(DISTINCT category) FROM n", "100000|4999950000|2")
+	q := "SELECT count(*), sum(id), round(geo_mean(x), 6) = round(exp(avg(ln(x))), 6) FROM n WHERE id >= 500 AND category = 'odd'"
+	expect(t, s, q, "49750|2499937500|true")
+	if ex := explain(t, s, q); strings.Contains(ex, "Filter:") || !strings.Contains(ex, "exact_filters=[gte(id#0, 500), equal(category#2, 'odd')]") {
+		t.Errorf("EXPLAIN of the Python data source:\n%s", ex)
+	}
+	expect(t, s, "SELECT category, count(*), round(geo_mean(x), 3) FROM n WHERE id BETWEEN 1 AND 16 GROUP BY 1 ORDER BY 1",
+		"even|8|0.941", "odd|8|0.768")
+	expect(t, s, "SELECT label FROM n WHERE id >= 99998 ORDER BY id", "row-99998", "row-99999")
+	if got := mustQuery(t, s, "SELECT id FROM n LIMIT 5"); len(got) != 5 {
+		t.Errorf("LIMIT 5: %v", got)
+	}
+	// A join of the Python table with a Go-side VALUES list and a slug of it.
+	expect(t, s, "SELECT slug(n.label || ' ' || v.w) FROM n JOIN (VALUES (7, 'Seven!'), (9, 'Nine?')) v(k, w) ON n.id = v.k ORDER BY 1",
+		"row-7-seven", "row-9-nine")
+	if _, err := query(s, "CREATE EXTERNAL TABLE bad STORED AS numbers OPTIONS (rows 'many')"); err == nil || !strings.Contains(err.Error(), "is not an integer") {
+		t.Errorf("bad option: %v", err)
+	}
+}
+
+// TestPythonFailures: a Python plugin that raises, answers wrongly,
+// crashes or hangs fails the query with the plugin's name; the next query
+// works.
+func TestPythonFailures(t *testing.T) {
+	s, _ := session(t, runtime.Config{Name: "mb", Path: pyFile(t, "conformance/plugins/testdata/misbehave.py"), Timeout: 3 * time.Second})
+	for _, mode := range []string{"crash", "hang", "wrong_schema", "error"} {
+		mustQuery(t, s, fmt.Sprintf("CREATE EXTERNAL TABLE r_%s STORED AS mb OPTIONS (rows '5000', mode '%s')", mode, mode))
+	}
+	mustQuery(t, s, "CREATE EXTERNAL TABLE r STORED AS mb OPTIONS (rows '5000')")
+	cases := []struct{ q, want string }{
+		{"SELECT misbehave('error')", "misbehave was asked to fail"},
+		{"SELECT misbehave('wrong_type') FROM r", "misbehave"},
+		{"SELECT misbehave('wrong_length') FROM r", "misbehave"},
+		{"SELECT count(*) FROM r_error", "read was asked to fail"},
+		{"SELECT count(*) FROM r_wrong_schema", "id"},
+		{"SELECT misbehave('crash')", "plugin mb crashed"},
+		{"SELECT count(*) FROM r_crash", "plugin mb crashed"},
+		{"SELECT misbehave('hang')", "timed out"},
+		{"SELECT count(*) FROM r_hang", "timed out"},
+	}
+	for _, c := range cases {
+		start := time.Now()
+		_, err := query(s, c.q)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "mb") {
+			t.Errorf("%s: %v, want an error naming the plugin and %q", c.q, err, c.want)
+		}
+		if d := time.Since(start); d > 30*time.Second {
+			t.Errorf("%s took %s", c.q, d)
+		}
+		expect(t, s, "SELECT count(*), sum(misbehave('ok')) FROM r", "5000|5000")
+	}
 }

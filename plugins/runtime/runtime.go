@@ -76,19 +76,29 @@ type Manager struct {
 
 // New makes a manager for cfgs; Start starts the plugins.
 func New(cfgs []Config, o Options) (*Manager, error) {
-	if o.Python == "" {
-		o.Python = os.Getenv("ARBALEST_PYTHON")
-	}
-	if o.Python == "" {
-		o.Python = "python3"
-	}
-	if o.PythonPath == "" {
-		o.PythonPath = os.Getenv("ARBALEST_PYTHONPATH")
-	}
 	if o.Self == "" {
 		if exe, err := os.Executable(); err == nil {
 			o.Self = exe
 		}
+	}
+	if o.Python == "" {
+		o.Python = os.Getenv("ARBALEST_PYTHON")
+	}
+	if o.PythonPath == "" {
+		o.PythonPath = os.Getenv("ARBALEST_PYTHONPATH")
+	}
+	// In a checkout, bin/arbalest finds the SDK in sdk/python and the
+	// interpreter the Makefile set up in .venv.
+	if root := filepath.Dir(filepath.Dir(o.Self)); o.Self != "" {
+		if o.PythonPath == "" && isFile(filepath.Join(root, "sdk", "python", "arbalest", "__init__.py")) {
+			o.PythonPath = filepath.Join(root, "sdk", "python")
+		}
+		if o.Python == "" && isFile(filepath.Join(root, ".venv", "bin", "python")) {
+			o.Python = filepath.Join(root, ".venv", "bin", "python")
+		}
+	}
+	if o.Python == "" {
+		o.Python = "python3"
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -559,4 +569,9 @@ func notEOF(err error) error {
 		return fmt.Errorf("%s (the plugin ended the stream)", err.Error())
 	}
 	return err
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
 }
