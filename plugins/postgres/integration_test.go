@@ -29,7 +29,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/arbalest/arbalest/sdk/plugin"
+	plugin "github.com/arbalest/arbalest/plugins/author"
 	"github.com/arbalest/arbalest/substrait/logical"
 	"github.com/jackc/pgx/v5"
 	"github.com/substrait-io/substrait-go/v8/expr"

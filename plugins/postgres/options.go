@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arbalest/arbalest/sdk/plugin"
+	plugin "github.com/arbalest/arbalest/plugins/author"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 

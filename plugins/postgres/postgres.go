@@ -11,7 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/arbalest/arbalest/sdk/plugin"
+	plugin "github.com/arbalest/arbalest/plugins/author"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/substrait-io/substrait-go/v8/expr"
