@@ -22,7 +22,7 @@ PY_PACKAGES := pyarrow==26.0.1 duckdb==1.4.2 datafusion==55.0.0 tpchgen-cli==4.0
 
 export ARBALEST_VENV := $(abspath $(VENV))
 
-.PHONY: all build setup demo test test-go test-python conformance-report test-tpch test-cluster etcd chromium postgres docker bench proto clean fmt vet
+.PHONY: all build setup demo test test-go test-python conformance-report test-tpch test-cluster etcd chromium postgres docker bench bench-udf proto clean fmt vet
 
 all: build
 
@@ -150,6 +150,14 @@ bench: setup build $(DATA)/sf$(BENCH_SF)/.done $(BALLISTA_VENV)/.installed
 	$(VPY) -m pip install --quiet --disable-pip-version-check $(BENCH_PY_PACKAGES)
 	$(VPY) benchmarks/tpch_bench.py --suite all --arbalest $(BIN) --data $(DATA)/sf$(BENCH_SF) --sf $(BENCH_SF) \
 		--dist-config 3x1:3 --dist-config 3x2:6 --ballista-python $(BALLISTA_VENV)/bin/python --out docs/benchmarks.md
+	$(MAKE) --no-print-directory bench-udf
+
+# User-defined functions: Python plugin UDFs against DataFusion-python's and
+# PySpark's, the native C and Go plugin functions against the built-in one,
+# the per-batch cost of a Go plugin call.
+bench-udf: setup build
+	$(VPY) -m pip install --quiet --disable-pip-version-check $(BENCH_PY_PACKAGES)
+	$(VPY) benchmarks/udf_bench.py --arbalest $(BIN) --out docs/benchmarks.md
 
 # Regenerates the committed Go code of the protos (buf.yaml at the root).
 proto:
