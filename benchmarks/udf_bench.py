@@ -146,8 +146,12 @@ def spark_times(a, data, udfs):
         import pyspark  # noqa: F401
     except ImportError:
         return {}, "PySpark not installed (make bench installs it)"
+    # Spark's Python workers unpickle the functions by module: they need
+    # benchmarks/ on their path.
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable,
+               PYTHONPATH=os.pathsep.join([HERE, os.path.join(ROOT, "sdk", "python"), os.environ.get("PYTHONPATH", "")]))
     p = subprocess.run([sys.executable, "-c", SPARK_CHILD, HERE, os.path.join(ROOT, "sdk", "python"), data,
-                        str(a.runs), json.dumps(udfs)], capture_output=True, text=True, timeout=3600)
+                        str(a.runs), json.dumps(udfs)], capture_output=True, text=True, timeout=3600, env=env)
     lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
     if p.returncode != 0 or not lines:
         return {}, f"PySpark failed: {p.stderr[-500:]}"

@@ -332,6 +332,15 @@ func compilePower(c *compiler, call *logical.Call, args []node) (node, error) {
 			vb := bitsOf(valid)
 			buf, out := newValues[float64](alloc, n)
 			av, bv := values[float64](a.arr), values[float64](b.arr)
+			if b.isConst && !a.isConst && bv[0] == 2 {
+				// Squares (the common case) without math.Pow, which gives
+				// the same x*x several times slower. NULL rows hold
+				// garbage behind their validity bit, as elsewhere.
+				for i, x := range av[:n] {
+					out[i] = x * x
+				}
+				return makeArray(arrow.PrimitiveTypes.Float64, n, valid, buf), nil
+			}
 			for i := range out {
 				if !isValid(vb, 0, i) {
 					continue
