@@ -863,10 +863,8 @@ func (b *binder) like(x *pg.A_Expr, op string, c *exprCtx) (logical.Expr, error)
 		if !isStr || len([]rune(s)) > 1 {
 			return nil, fmt.Errorf("ESCAPE must be a single-character string constant")
 		}
+		// ESCAPE '' means no escape character: the engine's default.
 		escape = s
-		if escape == "" {
-			escape = "none"
-		}
 	}
 	r, err := b.expr(pattern, c)
 	if err != nil {
