@@ -251,7 +251,7 @@ def main():
     py, dfp, spp = arb.get("Python add_one"), df.get("Python add_one"), sp.get("Python add_one")
     if py and dfp:
         note = (f"Reading: an Arbalest Python UDF runs in its own process, so a crash or a hang fails one query and "
-                f"never the engine, and the same plugin serves every executor of a cluster; that isolation costs the "
+                f"never the engine (every executor of a cluster runs its own instance); that isolation costs the "
                 f"Arrow round trip over Flight per batch. On `add_one` Arbalest's Python UDF takes {py / dfp:.1f}x "
                 f"DataFusion-python's time (in-process, no isolation)")
         if spp:
