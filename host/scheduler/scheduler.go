@@ -820,11 +820,16 @@ func (s *Scheduler) assign(now time.Time) []*launch {
 			if st.complete() || !st.runnable() || !st.inputsAvailable(known) {
 				continue
 			}
+			req, err := st.requirements()
+			if err != nil {
+				s.endJobLocked(j, clusterpb.JobState_JOB_STATE_FAILED, fmt.Sprintf("planning stage %d: %v", st.def.ID, err))
+				break
+			}
 			for _, t := range st.tasks {
 				if t.phase != taskPending {
 					continue
 				}
-				ex := pick(exs, t, now)
+				ex := pick(exs, t, now, req)
 				if ex == nil {
 					break
 				}
@@ -886,14 +891,23 @@ func jobHasRunning(j *job) bool {
 	return false
 }
 
-// pick chooses the executor with the most free slots that may run t.
-func pick(exs []*executor, t *task, now time.Time) *executor {
+// pick chooses the executor with the most free slots that may run t: one
+// that did not refuse it and whose capabilities cover req (an executor
+// that cannot is noted as refusing, with the reason).
+func pick(exs []*executor, t *task, now time.Time, req requirements) *executor {
 	var best *executor
 	for _, e := range exs {
-		if e.free() <= 0 || now.Before(e.backoff) {
+		if _, no := t.excluded[e.meta.GetId()]; no {
 			continue
 		}
-		if _, no := t.excluded[e.meta.GetId()]; no {
+		if why := req.missing(e.meta.GetCapabilities()); why != "" {
+			if t.excluded == nil {
+				t.excluded = map[string]string{}
+			}
+			t.excluded[e.meta.GetId()] = why
+			continue
+		}
+		if e.free() <= 0 || now.Before(e.backoff) {
 			continue
 		}
 		if best == nil || e.free() > best.free() {

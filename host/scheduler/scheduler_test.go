@@ -15,6 +15,7 @@ import (
 	"github.com/arbalest/arbalest/host/stages"
 	"github.com/arbalest/arbalest/substrait/clusterpb"
 	"github.com/arbalest/arbalest/substrait/logical"
+	"github.com/arbalest/arbalest/substrait/producer"
 )
 
 // fakeExecutor is an ExecutorService that records what it is asked and
@@ -384,4 +385,62 @@ func TestRestartResumesJobs(t *testing.T) {
 		succeed(s2, "e1", d)
 	}
 	waitState(t, s2, id, clusterpb.JobState_JOB_STATE_SUCCEEDED)
+}
+
+// TestCapabilities: tasks go only to executors whose capabilities cover
+// their fragment; a stage no executor can run fails with the reason.
+func TestCapabilities(t *testing.T) {
+	req := fragmentRequirementsOf(t, twoStages().Stages[0].Plan)
+	if strings.Join(req.relations, ",") != "read_local_files,write_shuffle" || strings.Join(req.formats, ",") != "parquet" {
+		t.Fatalf("stage 0 needs %+v", req)
+	}
+	if req1 := fragmentRequirementsOf(t, twoStages().Stages[1].Plan); strings.Join(req1.relations, ",") != "read_shuffle,write_shuffle" {
+		t.Fatalf("stage 1 needs %+v", req1)
+	}
+	s := newTestScheduler(t, Config{NoExecutorTimeout: 500 * time.Millisecond})
+	py := newFake(t, "py")
+	m := py.meta(4)
+	m.Capabilities = &clusterpb.Capabilities{Engine: "python", Relations: []string{"read_shuffle", "write_shuffle"}}
+	if err := s.Register(m); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := s.Submit(twoStages(), "", "", "q", nil)
+	st := waitState(t, s, id, clusterpb.JobState_JOB_STATE_FAILED)
+	if !strings.Contains(st.GetError(), "cannot run relations read_local_files") {
+		t.Fatalf("error %q", st.GetError())
+	}
+	// With a Go executor too: the scans go to it, and the shuffle reads may
+	// go to either.
+	goex := newFake(t, "go")
+	if err := s.Register(goex.meta(2)); err != nil {
+		t.Fatal(err)
+	}
+	id, _ = s.Submit(twoStages(), "", "", "q", nil)
+	for _, d := range goex.take(t, 2) {
+		if d.GetTask().GetStageId() != 0 {
+			t.Fatalf("go executor got %v first", d.GetTask())
+		}
+		succeed(s, "go", d)
+	}
+	py.mu.Lock()
+	if len(py.tasks) != 0 {
+		t.Errorf("the python executor got a scan task: %v", py.tasks[0].GetTask())
+	}
+	py.mu.Unlock()
+	for _, d := range py.take(t, 2) {
+		if d.GetTask().GetStageId() != 1 {
+			t.Fatalf("python executor got %v", d.GetTask())
+		}
+		succeed(s, "py", d)
+	}
+	waitState(t, s, id, clusterpb.JobState_JOB_STATE_SUCCEEDED)
+}
+
+func fragmentRequirementsOf(t *testing.T, p logical.Plan) requirements {
+	t.Helper()
+	pp, err := producer.ToProtoWith(p, producer.Options{InlineTables: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fragmentRequirements(pp)
 }

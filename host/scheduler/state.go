@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"github.com/arbalest/arbalest/substrait/producer"
 	"sort"
 	"time"
 
@@ -64,6 +65,22 @@ type stage struct {
 	done      int
 	// fragment caches the stage plan as Substrait (for the store).
 	fragment []byte
+	// req is what an executor must be able to run to take its tasks.
+	req *requirements
+}
+
+// requirements works out (once) what the stage's fragment needs of an
+// executor.
+func (s *stage) requirements() (requirements, error) {
+	if s.req == nil {
+		p, err := producer.ToProtoWith(s.def.Plan, producer.Options{InlineTables: true})
+		if err != nil {
+			return requirements{}, err
+		}
+		r := fragmentRequirements(p)
+		s.req = &r
+	}
+	return *s.req, nil
 }
 
 func (s *stage) complete() bool { return s.done == len(s.tasks) }
