@@ -536,6 +536,20 @@ func (r *Result) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeoutCancel)
 	defer cancel()
-	_, err := r.c.sched.RemoveJobData(ctx, &clusterpb.RemoveJobDataRequest{JobId: r.JobID()})
-	return statusError(err)
+	backoff := 50 * time.Millisecond
+	for {
+		_, err := r.c.sched.RemoveJobData(ctx, &clusterpb.RemoveJobDataRequest{JobId: r.JobID()})
+		if err == nil || !retryable(err) {
+			return statusError(err)
+		}
+		// The scheduler is away (restarting): the rows were all read, and
+		// a scheduler removes results nobody removed after its result TTL,
+		// so giving up here loses nothing.
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }
