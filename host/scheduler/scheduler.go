@@ -650,6 +650,9 @@ func (s *Scheduler) endJobLocked(j *job, state clusterpb.JobState, why string) {
 		s.cancelRunningLocked(j)
 		s.removeFilesLocked(j, nil)
 		j.resultsRemoved = true
+	} else if j.removeOnEnd {
+		s.removeFilesLocked(j, nil)
+		j.resultsRemoved = true
 	} else {
 		// Only the final stage's files are still needed.
 		var inter []uint32
@@ -731,7 +734,11 @@ func (s *Scheduler) RemoveResults(id string) error {
 		return fmt.Errorf("job %q not found", id)
 	}
 	if !j.terminal() {
-		return fmt.Errorf("job %s is still running (cancel it instead)", id)
+		// A client removes a result after reading it; a job still running
+		// here was resumed by a restarted scheduler after that client got
+		// its rows. Its results go when it ends.
+		j.removeOnEnd = true
+		return nil
 	}
 	if !j.resultsRemoved {
 		s.removeFilesLocked(j, nil)

@@ -114,6 +114,9 @@ type job struct {
 	settings map[string]string
 	// fetchFailures counts input re-runs, bounded by the config.
 	fetchFailures int
+	// removeOnEnd: the client removed the result while the job ran (it
+	// read the result before a scheduler restart resumed the job).
+	removeOnEnd bool
 	// waitingSince is when the job last had runnable work and no
 	// executor to run it (zero when it has one).
 	waitingSince time.Time
