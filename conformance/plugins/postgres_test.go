@@ -182,7 +182,8 @@ func TestPostgresJoinsParquet(t *testing.T) {
 	want := mustQuery(t, parquet, q)
 	expect(t, mixed, q, want...)
 	ex := explain(t, mixed, q)
-	for _, s := range []string{"plugin=pg", "splits=3", "exact_filters=[gt(c_acctbal#", "c_acctbal", "c_mktsegment"} {
+	for _, s := range []string{"plugin=pg", "splits=3", "exact_filters=[gt(c_acctbal#", "c_acctbal", "c_mktsegment",
+		"Scan: customer projection=[c_custkey, c_mktsegment] "} {
 		if !strings.Contains(ex, s) {
 			t.Errorf("EXPLAIN lacks %q:\n%s", s, ex)
 		}

@@ -13,9 +13,10 @@ import (
 // PushToPlugins plans the scans of plugin data sources in an optimized
 // plan: each such Scan asks its plugin (PlanScan) for splits, offering its
 // projection, its filters and, when a LIMIT sits right above it, the
-// limit. Filters the plugin applies exactly are removed from the Filter
-// above the scan. The plan (and EXPLAIN) then carries what was pushed.
-// parallelism is the number of splits to ask for.
+// limit. Filters the plugin applies exactly leave the plan (they become
+// the scan's SourceFilters, over the table's columns), so the columns only
+// they read are no longer projected, and the plan (and EXPLAIN) carries
+// what was pushed. parallelism is the number of splits to ask for.
 func PushToPlugins(ctx context.Context, p logical.Plan, parallelism int) (logical.Plan, error) {
 	if !hasPluginScan(p) {
 		return p, nil
@@ -23,28 +24,40 @@ func PushToPlugins(ctx context.Context, p logical.Plan, parallelism int) (logica
 	if parallelism <= 0 {
 		parallelism = runtime.GOMAXPROCS(0)
 	}
-	// First pass: verdicts, and the exact filters out of the way.
+	// First pass: verdicts; exact filters move into the scans and out of
+	// the Filters above them.
+	moved := map[*logical.Scan][]string{}
 	p, err := logical.Transform(p, func(n logical.Plan) (logical.Plan, error) {
 		switch x := n.(type) {
 		case *logical.Scan:
-			return planPluginScan(ctx, x, parallelism, nil)
+			s, m, err := planPluginScan(ctx, x, parallelism)
+			if err == nil && len(m) > 0 {
+				moved[s] = m
+			}
+			return s, err
 		case *logical.Filter:
-			return dropExact(x), nil
+			return dropExact(x, moved), nil
 		}
 		return n, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	// A LIMIT that now sits on a scan bounds it (this drops Pushed where
-	// the scan changed) ...
-	if p, err = optimizer.Run(p, []optimizer.Rule{optimizer.PushDownLimit{}}); err != nil {
+	// Columns only exact filters read go, and a LIMIT that now sits on a
+	// scan bounds it (both drop Pushed where the scan changed) ...
+	if p, err = optimizer.Run(p, []optimizer.Rule{optimizer.PruneColumns{}, optimizer.PushDownLimit{}}); err != nil {
 		return nil, err
 	}
-	// ... and those scans are planned again with it.
+	// ... and those scans are planned again.
 	return logical.Transform(p, func(n logical.Plan) (logical.Plan, error) {
-		if x, ok := n.(*logical.Scan); ok && x.Source.Provider != nil && (x.Pushed == nil || x.Pushed.Limit != x.Limit) {
-			return planPluginScan(ctx, x, parallelism, exactOf(p, x))
+		if x, ok := n.(*logical.Scan); ok {
+			s, m, err := planPluginScan(ctx, x, parallelism)
+			if err == nil && len(m) > 0 {
+				// Exact filters found only now would be applied twice;
+				// harmless, but the plugin changed its mind.
+				return nil, fmt.Errorf("table %s: plugin %s called filters exact only on a second look: %v", x.Source.Name, x.Source.Format, m)
+			}
+			return s, err
 		}
 		return n, nil
 	})
@@ -55,15 +68,6 @@ func hasPluginScan(p logical.Plan) bool {
 		return true
 	}
 	return slices.ContainsFunc(p.Children(), hasPluginScan)
-}
-
-// exactOf finds the exact filters an earlier pass removed for a scan that
-// was planned again (the plugin must still call them exact).
-func exactOf(_ logical.Plan, s *logical.Scan) []string {
-	if s.Pushed != nil {
-		return s.Pushed.Exact
-	}
-	return nil
 }
 
 // pushable reports whether a filter may go to a plugin: no subqueries, no
@@ -84,64 +88,80 @@ func pushable(e logical.Expr) bool {
 	return ok
 }
 
-// planPluginScan asks s's plugin for its scan plan. mustBeExact are
-// filters an earlier PlanScan called exact (and which are gone from the
-// plan): they must still be.
-func planPluginScan(ctx context.Context, s *logical.Scan, parallelism int, mustBeExact []string) (logical.Plan, error) {
+// planPluginScan asks s's plugin for its scan plan (unless s has a current
+// one). It offers the scan's SourceFilters (which must stay exact) and its
+// pushable Filters; the Filters the plugin calls exact move to
+// SourceFilters; moved has their text over the scan's columns, for the
+// Filter above to drop.
+func planPluginScan(ctx context.Context, s *logical.Scan, parallelism int) (_ *logical.Scan, moved []string, _ error) {
 	if s.Source.Provider == nil || s.Pushed != nil && s.Pushed.Limit == s.Limit {
-		return s, nil
+		return s, nil, nil
 	}
-	// Filters go over the table's full schema: map the scan's columns back.
-	var offered []logical.Expr
-	var texts []string
-	for _, f := range s.Filters {
+	offered := slices.Clone(s.SourceFilters)
+	mapping := map[int]int{}
+	for i := range s.Schema().Len() {
+		mapping[i] = i
+		if s.Projection != nil {
+			mapping[i] = s.Projection[i]
+		}
+	}
+	var fromScan []int // index in s.Filters of each offered filter after the SourceFilters
+	for i, f := range s.Filters {
 		if !pushable(f) {
 			continue
 		}
-		mapping := map[int]int{}
-		for i := range s.Schema().Len() {
-			mapping[i] = i
-			if s.Projection != nil {
-				mapping[i] = s.Projection[i]
-			}
-		}
 		tf, err := logical.RemapColumns(f, mapping)
 		if err != nil {
-			return nil, fmt.Errorf("pushing filter %s to plugin %s: %w", f, s.Source.Format, err)
+			return nil, nil, fmt.Errorf("pushing filter %s to plugin %s: %w", f, s.Source.Format, err)
 		}
 		offered = append(offered, tf)
-		texts = append(texts, f.String())
+		fromScan = append(fromScan, i)
 	}
 	plan, err := s.Source.Provider.PlanScan(ctx, s.Source, s.Projection, offered, s.Limit, parallelism)
 	if err != nil {
-		return nil, fmt.Errorf("table %s: %w", s.Source.Name, err)
+		return nil, nil, fmt.Errorf("table %s: %w", s.Source.Name, err)
 	}
 	plan.Limit = s.Limit
-	for i, v := range plan.Verdicts {
-		if v == logical.FilterExact {
-			plan.Exact = append(plan.Exact, texts[i])
-		}
-	}
-	for _, e := range mustBeExact {
-		if !slices.Contains(plan.Exact, e) {
-			return nil, fmt.Errorf("table %s: plugin %s first called filter %s exact, then not", s.Source.Name, s.Source.Format, e)
-		}
-	}
 	c := *s
+	c.SourceFilters = nil
+	var exactScan []int
+	for i, f := range offered {
+		exact := i < len(plan.Verdicts) && plan.Verdicts[i] == logical.FilterExact
+		if i < len(s.SourceFilters) {
+			if !exact {
+				return nil, nil, fmt.Errorf("table %s: plugin %s first called filter %s exact, then not", s.Source.Name, s.Source.Format, f)
+			}
+		} else if exact {
+			exactScan = append(exactScan, fromScan[i-len(s.SourceFilters)])
+		}
+		if exact {
+			c.SourceFilters = append(c.SourceFilters, f)
+			plan.Exact = append(plan.Exact, f.String())
+		}
+	}
+	// The exact filters leave the scan's Filters (hints over its columns).
+	c.Filters = nil
+	for i, f := range s.Filters {
+		if !slices.Contains(exactScan, i) {
+			c.Filters = append(c.Filters, f)
+		} else {
+			moved = append(moved, f.String())
+		}
+	}
 	c.Pushed = plan
-	return &c, nil
+	return &c, moved, nil
 }
 
 // dropExact removes from a Filter right above a plugin scan the
 // conjuncts the plugin applies exactly.
-func dropExact(f *logical.Filter) logical.Plan {
+func dropExact(f *logical.Filter, moved map[*logical.Scan][]string) logical.Plan {
 	s, ok := f.Input.(*logical.Scan)
-	if !ok || s.Pushed == nil || len(s.Pushed.Exact) == 0 {
+	if !ok || len(moved[s]) == 0 {
 		return f
 	}
 	var keep []logical.Expr
 	for _, c := range logical.SplitConjunction(f.Cond) {
-		if !slices.Contains(s.Pushed.Exact, c.String()) {
+		if !slices.Contains(moved[s], c.String()) {
 			keep = append(keep, c)
 		}
 	}

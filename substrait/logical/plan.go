@@ -112,6 +112,10 @@ type Scan struct {
 	Projection []int
 	Filters    []Expr
 	Limit      int64
+	// SourceFilters are conjuncts over the table's full schema that the
+	// data source (a plugin) applies exactly: they are no longer in the
+	// plan above, and their columns need not be projected.
+	SourceFilters []Expr
 	// Pushed is the plugin's scan plan (Source.Provider set), made once
 	// the filters and limit are final: the splits and what was pushed.
 	Pushed *ScanPlan
@@ -147,7 +151,7 @@ func (s *Scan) WithProjection(p []int, filters []Expr) *Scan {
 	c := *s
 	c.Projection = p
 	c.Filters = filters
-	c.Pushed = nil // made for the old projection and filters
+	c.Pushed = nil // made for the old projection and filters; SourceFilters stay
 	c.schema = c.computeSchema()
 	return &c
 }

@@ -331,6 +331,14 @@ func (pr *producer) scan(n *logical.Scan) (*pb.Rel, error) {
 			return nil, fmt.Errorf("scan of %s filter: %w", n.Source.Name, err)
 		}
 	}
+	if len(n.SourceFilters) > 0 && read.GetExtensionTable() == nil {
+		// Filters a data source applies exactly: the read's exact filter
+		// (over the base schema). In a stage fragment they are already in
+		// the plugin's splits.
+		if read.Filter, err = pr.expr(logical.And(n.SourceFilters...), full); err != nil {
+			return nil, fmt.Errorf("scan of %s filter: %w", n.Source.Name, err)
+		}
+	}
 	if n.Limit >= 0 {
 		read.AdvancedExtension = extensions.AddHint(nil, extensions.HintScanLimit, map[string]any{"limit": float64(n.Limit)})
 	}
