@@ -18,11 +18,11 @@ SHARED_TPCH := ../shared/tpch
 # Pinned Python packages: oracles, peers and the TPC-H generator.
 PY_PACKAGES := pyarrow==26.0.1 duckdb==1.4.2 datafusion==55.0.0 tpchgen-cli==4.0.0 \
 	grpcio==1.76.0 grpcio-tools==1.76.0 grpcio-health-checking==1.76.0 protobuf==6.33.6 \
-	cryptography==50.0.2 substrait-protobuf==0.85.0
+	cryptography==50.0.2 substrait-protobuf==0.85.0 adbc-driver-flightsql==1.13.0 adbc-driver-manager==1.13.0
 
 export ARBALEST_VENV := $(abspath $(VENV))
 
-.PHONY: all build setup demo test test-go test-python conformance-report test-tpch test-cluster etcd chromium postgres docker bench bench-udf proto clean fmt vet
+.PHONY: all build setup demo test test-go test-python conformance-report test-tpch test-cluster etcd chromium postgres docker jdbc-driver bench bench-udf proto clean fmt vet
 
 all: build
 
@@ -50,7 +50,7 @@ demo: setup build $(DATA)/sf$(SF)/.done
 	[ -n "$$addr" ] || { cat $$log; exit 1; }; \
 	$(BIN) tpch run --connect $$addr --data $(DATA)/sf$(SF) --verify
 
-test: setup build chromium postgres test-go test-python conformance-report test-tpch test-cluster
+test: setup build chromium postgres jdbc-driver test-go test-python conformance-report test-tpch test-cluster
 
 # Go tests. The plugin suites use the PostgreSQL test server (.ci/postgres.sh),
 # TPC-H SF 0.1, the .venv's Python (Python plugins) and gcc (native UDFs).
@@ -58,11 +58,23 @@ test-go: $(DATA)/sf0.1/.done
 	$(GO) vet ./...
 	ARBALEST_PG_DSN=$$(.ci/postgres.sh dsn) ARBALEST_PG_REQUIRED=1 ARBALEST_PLUGIN_BIN=$(abspath $(BIN)) \
 	ARBALEST_TPCH_SF01=$(abspath $(DATA)/sf0.1) ARBALEST_PYTHON=$(abspath $(VPY)) \
+	ARBALEST_FLIGHTSQL_REQUIRED=1 ARBALEST_FLIGHTSQL_JDBC_JAR=$(abspath $(JDBC_JAR)) \
 	$(GO) test -count=1 -timeout 20m ./...
 
 # The Python SDK's unit tests.
 test-python: setup
 	$(VPY) -m unittest discover -s sdk/python/tests
+
+# The Arrow Flight SQL JDBC driver for the Flight SQL tests (Maven Central,
+# checked against its SHA-256).
+JDBC_JAR := .cache/flight-sql-jdbc-driver-18.3.0.jar
+JDBC_SHA256 := 3f418b46c880e263558c5de669bdbede2c5d4375527ced116fb29f795b03704c
+jdbc-driver: $(JDBC_JAR)
+$(JDBC_JAR):
+	mkdir -p $(dir $@)
+	curl -fsSL -o $@.tmp https://repo1.maven.org/maven2/org/apache/arrow/flight-sql-jdbc-driver/18.3.0/flight-sql-jdbc-driver-18.3.0.jar
+	echo "$(JDBC_SHA256)  $@.tmp" | sha256sum -c --quiet
+	mv $@.tmp $@
 
 # The PostgreSQL server of the plugin tests: Debian's postgresql, a cluster in
 # /tmp/arbalest-pg on 127.0.0.1:54329 (installed and started if needed).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/arbalest/arbalest/cmd/arbalest/cluster"
 	"github.com/arbalest/arbalest/host/engine"
+	"github.com/arbalest/arbalest/host/flightsql"
 	"github.com/arbalest/arbalest/host/scheduler"
 	"github.com/arbalest/arbalest/host/webui"
 	"github.com/arbalest/arbalest/substrait/clusterpb"
@@ -50,6 +51,7 @@ type schedulerFlags struct {
 	etcd          string
 	http          string
 	sec           securityFlags
+	fsql          flightSQLFlags
 }
 
 func (f *schedulerFlags) add(fs *flag.FlagSet) {
@@ -64,6 +66,39 @@ func (f *schedulerFlags) add(fs *flag.FlagSet) {
 	fs.StringVar(&f.etcd, "etcd", "", "etcd endpoints (comma-separated) that keep jobs and sessions across restarts")
 	fs.StringVar(&f.http, "http", "", "serve the web UI, REST API and Prometheus /metrics on HOST:PORT (default: off)")
 	f.sec.add(fs)
+	f.fsql.add(fs)
+}
+
+// flightSQLFlags are the Flight SQL server's settings (issue 6).
+type flightSQLFlags struct {
+	addr, user, password string
+}
+
+func (f *flightSQLFlags) add(fs *flag.FlagSet) {
+	fs.StringVar(&f.addr, "flightsql", "", "serve Arrow Flight SQL (JDBC, ADBC clients) on HOST:PORT (default: off)")
+	fs.StringVar(&f.user, "flightsql-user", "", "Flight SQL basic-auth user (without user and password, only a loopback address may be served)")
+	fs.StringVar(&f.password, "flightsql-password", "", "Flight SQL basic-auth password; default $ARBALEST_FLIGHTSQL_PASSWORD")
+}
+
+// serveFlightSQL starts the Flight SQL server of --flightsql; the
+// scheduler's Stop stops it.
+func (f *schedulerFlags) serveFlightSQL(s *cluster.Scheduler) error {
+	if f.fsql.addr == "" {
+		if f.fsql.user != "" || f.fsql.password != "" {
+			return fmt.Errorf("--flightsql-user and --flightsql-password need --flightsql HOST:PORT")
+		}
+		return nil
+	}
+	pass := f.fsql.password
+	if pass == "" {
+		pass = os.Getenv("ARBALEST_FLIGHTSQL_PASSWORD")
+	}
+	srv, err := s.StartFlightSQL(flightsql.Config{Addr: f.fsql.addr, User: f.fsql.user, Password: pass, Security: f.sec.security()})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "flight sql serving on %s\n", srv.Addr())
+	return nil
 }
 
 func (f *schedulerFlags) config() (scheduler.Config, error) {
@@ -144,6 +179,10 @@ func cmdScheduler(ctx context.Context, args []string) error {
 		return err
 	}
 	defer web()
+	if err := sf.serveFlightSQL(s); err != nil {
+		s.Stop()
+		return err
+	}
 	select {
 	case <-ctx.Done():
 		s.Stop()
@@ -287,6 +326,10 @@ func cmdStandalone(ctx context.Context, args []string) error {
 		return err
 	}
 	defer web()
+	if err := sf.serveFlightSQL(st.Scheduler); err != nil {
+		st.Stop()
+		return err
+	}
 	select {
 	case <-ctx.Done():
 	case err = <-st.Scheduler.Done():

@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/arbalest/arbalest/host/flightsql"
 	"github.com/arbalest/arbalest/host/scheduler"
 	worker "github.com/arbalest/arbalest/workers/go"
 	"github.com/arbalest/arbalest/workers/go/executor"
@@ -26,6 +27,8 @@ type Scheduler struct {
 	grpc   *grpc.Server
 	lis    net.Listener
 	done   chan error
+	// FlightSQL is the Flight SQL server, when StartFlightSQL started one.
+	FlightSQL *flightsql.Server
 }
 
 // StartScheduler serves a scheduler on addr (host:port; port 0 picks one).
@@ -71,8 +74,26 @@ func (s *Scheduler) Addr() string { return s.lis.Addr().String() }
 // Done reports the server's end.
 func (s *Scheduler) Done() <-chan error { return s.done }
 
+// StartFlightSQL serves Flight SQL for this scheduler (cfg.Addr;
+// cfg.Security should be the cluster's, to read results from the
+// executors). Stop stops it.
+func (s *Scheduler) StartFlightSQL(cfg flightsql.Config) (*flightsql.Server, error) {
+	if s.FlightSQL != nil {
+		return nil, fmt.Errorf("flight sql is already serving on %s", s.FlightSQL.Addr())
+	}
+	f, err := flightsql.Start(s.Sched, s.Server, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.FlightSQL = f
+	return f, nil
+}
+
 // Stop stops serving and the scheduler's loops.
 func (s *Scheduler) Stop() {
+	if s.FlightSQL != nil {
+		s.FlightSQL.Stop()
+	}
 	stopped := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
