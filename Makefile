@@ -22,7 +22,7 @@ PY_PACKAGES := pyarrow==26.0.1 duckdb==1.4.2 datafusion==55.0.0 tpchgen-cli==4.0
 
 export ARBALEST_VENV := $(abspath $(VENV))
 
-.PHONY: all build setup demo test test-go test-python conformance-report test-tpch test-cluster etcd chromium postgres docker jdbc-driver bench bench-udf proto clean fmt vet
+.PHONY: all build setup demo test test-go test-python conformance-report test-tpch test-cluster etcd chromium postgres docker jdbc-driver isthmus bench bench-udf proto clean fmt vet
 
 all: build
 
@@ -50,7 +50,7 @@ demo: setup build $(DATA)/sf$(SF)/.done
 	[ -n "$$addr" ] || { cat $$log; exit 1; }; \
 	$(BIN) tpch run --connect $$addr --data $(DATA)/sf$(SF) --verify
 
-test: setup build chromium postgres jdbc-driver test-go test-python conformance-report test-tpch test-cluster
+test: setup build chromium postgres jdbc-driver isthmus test-go test-python conformance-report test-tpch test-cluster
 
 # Go tests. The plugin suites use the PostgreSQL test server (.ci/postgres.sh),
 # TPC-H SF 0.1, the .venv's Python (Python plugins) and gcc (native UDFs).
@@ -59,6 +59,7 @@ test-go: $(DATA)/sf0.1/.done
 	ARBALEST_PG_DSN=$$(.ci/postgres.sh dsn) ARBALEST_PG_REQUIRED=1 ARBALEST_PLUGIN_BIN=$(abspath $(BIN)) \
 	ARBALEST_TPCH_SF01=$(abspath $(DATA)/sf0.1) ARBALEST_PYTHON=$(abspath $(VPY)) \
 	ARBALEST_FLIGHTSQL_REQUIRED=1 ARBALEST_FLIGHTSQL_JDBC_JAR=$(abspath $(JDBC_JAR)) \
+	ARBALEST_INTEROP_REQUIRED=1 ARBALEST_ISTHMUS_LIB=$(abspath $(ISTHMUS_LIB)) \
 	$(GO) test -count=1 -timeout 20m ./...
 
 # The Python SDK's unit tests.
@@ -75,6 +76,14 @@ $(JDBC_JAR):
 	curl -fsSL -o $@.tmp https://repo1.maven.org/maven2/org/apache/arrow/flight-sql-jdbc-driver/18.3.0/flight-sql-jdbc-driver-18.3.0.jar
 	echo "$(JDBC_SHA256)  $@.tmp" | sha256sum -c --quiet
 	mv $@.tmp $@
+
+# isthmus (Substrait's Calcite-based producer) and its dependencies from Maven
+# Central, for the Substrait interoperability suite (conformance/interop).
+ISTHMUS_LIB := .cache/isthmus-0.89.1
+isthmus: $(ISTHMUS_LIB)/.done
+$(ISTHMUS_LIB)/.done: conformance/interop/isthmus/pom.xml
+	mvn -q -B -f conformance/interop/isthmus/pom.xml dependency:copy-dependencies -DoutputDirectory=$(abspath $(ISTHMUS_LIB))
+	touch $@
 
 # The PostgreSQL server of the plugin tests: Debian's postgresql, a cluster in
 # /tmp/arbalest-pg on 127.0.0.1:54329 (installed and started if needed).

@@ -23,7 +23,10 @@ const maxBindRows = 100_000
 type prepared struct {
 	session string
 	query   string
-	tmpl    *template
+	// plan is a prepared Substrait plan (query is then empty and tmpl has
+	// no parameters).
+	plan []byte
+	tmpl *template
 	// dataset is the result schema when the statement is a query that
 	// could be planned at prepare time.
 	dataset *arrow.Schema
@@ -201,6 +204,9 @@ func (s *Server) runPrepared(ctx context.Context, cmd fsql.PreparedStatementQuer
 	if err != nil {
 		return nil, err
 	}
+	if p.plan != nil {
+		return s.runPlan(ctx, p.session, p.plan)
+	}
 	s.mu.Lock()
 	rows := p.rows
 	s.mu.Unlock()
@@ -258,6 +264,14 @@ func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd fsql.Prep
 		s.mu.Lock()
 		rows = p.rows
 		s.mu.Unlock()
+	}
+	if p.plan != nil {
+		r, err := s.runPlan(ctx, p.session, p.plan)
+		if err != nil {
+			return 0, err
+		}
+		s.drop(r)
+		return r.rows, nil
 	}
 	if p.tmpl.N == 0 {
 		return s.update(ctx, p.session, p.query)

@@ -34,12 +34,19 @@ type result struct {
 // execute runs one statement in a session on the cluster and waits for
 // its end.
 func (s *Server) execute(ctx context.Context, session, query string) (*result, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
-	defer cancel()
-	resp, err := s.srv.SubmitJob(ctx, &clusterpb.SubmitJobRequest{
+	return s.submit(ctx, &clusterpb.SubmitJobRequest{
 		SessionId: session,
 		Query:     &clusterpb.SubmitJobRequest_Sql{Sql: query},
 	})
+}
+
+// submit runs a job (SQL or a Substrait plan) in req's session and waits
+// for its end.
+func (s *Server) submit(ctx context.Context, req *clusterpb.SubmitJobRequest) (*result, error) {
+	session := req.GetSessionId()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	defer cancel()
+	resp, err := s.srv.SubmitJob(ctx, req)
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,7 @@ package consumer
 import (
 	"bytes"
 	"fmt"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"runtime/debug"
 
 	"github.com/arbalest/arbalest/substrait/logical"
@@ -111,6 +112,9 @@ func FromProto(p *pb.Plan, r TableResolver) (out logical.Plan, err error) {
 			c.funcURN[f.GetFunctionAnchor()] = urns[f.GetExtensionUrnReference()]
 		}
 	}
+	if err := refuseUserDefinedTypes(p); err != nil {
+		return nil, err
+	}
 	var root *pb.RelRoot
 	for i, pr := range p.GetRelations() {
 		switch rt := pr.GetRelType().(type) {
@@ -182,4 +186,34 @@ const maxDepth = 2000
 // relError locates an error in a relation.
 func relError(id int, kind string, err error) error {
 	return fmt.Errorf("relation %d (%s): %w", id, kind, err)
+}
+
+// refuseUserDefinedTypes names the first user-defined type the plan uses:
+// Arbalest has none, and the type's declared name (with its extension)
+// tells the user what to change, where the anchor alone would not.
+func refuseUserDefinedTypes(p *pb.Plan) error {
+	names := map[uint32]string{}
+	urns := map[uint32]string{}
+	for _, u := range p.GetExtensionUrns() {
+		urns[u.GetExtensionUrnAnchor()] = u.GetUrn()
+	}
+	for _, d := range p.GetExtensions() {
+		if t := d.GetExtensionType(); t != nil {
+			name := t.GetName()
+			if urn := urns[t.GetExtensionUrnReference()]; urn != "" {
+				name += " (" + urn + ")"
+			}
+			names[t.GetTypeAnchor()] = name
+		}
+	}
+	return walkMessages(p.ProtoReflect(), 0, func(m protoreflect.Message) error {
+		u, ok := m.Interface().(*pb.Type_UserDefined)
+		if !ok {
+			return nil
+		}
+		if name, ok := names[u.GetTypeReference()]; ok {
+			return fmt.Errorf("substrait consumer: unsupported user-defined type %s", name)
+		}
+		return fmt.Errorf("substrait consumer: user-defined type anchor %d is not declared", u.GetTypeReference())
+	})
 }

@@ -876,6 +876,59 @@ func (x *relCtx) aggregate(a *pb.AggregateRel) (logical.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	agg, declared := deriveMeasureTypes(agg)
+	out, err := x.aggregateLayout(agg)
+	if err != nil || declared == nil {
+		return out, err
+	}
+	// Restore the types the producer declared, on top of the aggregate.
+	s := out.Schema()
+	exprs := make([]logical.Expr, s.Len())
+	names := make([]string, s.Len())
+	quals := make([]string, s.Len())
+	for i, f := range s.Fields {
+		exprs[i], names[i], quals[i] = logical.Col(s, i), f.Name, f.Qualifier
+		if j := i - len(agg.GroupBy); j >= 0 && j < len(declared) && declared[j] != nil {
+			exprs[i] = &logical.Cast{Input: exprs[i], T: declared[j]}
+		}
+	}
+	return logical.NewProject(out, exprs, names, quals), nil
+}
+
+// deriveMeasureTypes gives each standard numeric measure whose declared
+// output type differs from the type its function returns by the spec
+// (isthmus writes Calcite's types: sum(decimal(15,2)) as decimal(15,2),
+// sum(i32) as i32, avg(decimal(15,2)) as decimal(15,2)) the spec's type,
+// which the workers compute. It returns the declared types of the changed
+// measures (nil when none changed) so the caller casts to them.
+func deriveMeasureTypes(agg *logical.Aggregate) (*logical.Aggregate, []arrow.DataType) {
+	var declared []arrow.DataType
+	aggs := make([]*logical.AggregateCall, len(agg.Aggs))
+	for i, ac := range agg.Aggs {
+		aggs[i] = ac
+		if ac.UDF != nil || ac.Func == "avg_merge" || len(ac.Args) == 0 || !logical.IsNumeric(ac.T) {
+			continue
+		}
+		derived, err := logical.AggregateResultType(ac.Func, ac.Args[0].Type())
+		if err != nil || arrow.TypeEqual(derived, ac.T) || !logical.IsNumeric(derived) {
+			continue
+		}
+		if declared == nil {
+			declared = make([]arrow.DataType, len(agg.Aggs))
+		}
+		declared[i] = ac.T
+		c := *ac
+		c.T = derived
+		aggs[i] = &c
+	}
+	if declared == nil {
+		return agg, nil
+	}
+	return logical.NewAggregate(agg.Input, agg.GroupBy, agg.GroupNames, agg.GroupingSets, aggs, agg.AggNames), declared
+}
+
+// aggregateLayout gives an Aggregate Substrait's output layout.
+func (x *relCtx) aggregateLayout(agg *logical.Aggregate) (logical.Plan, error) {
 	if len(agg.GroupingSets) <= 1 {
 		if len(agg.GroupingSets) == 1 {
 			// A single explicit set has no index column in Substrait: drop

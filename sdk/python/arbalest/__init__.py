@@ -17,6 +17,7 @@ over gRPC with hashicorp/go-plugin's protocol and Arrow Flight.
         arbalest.serve()
 """
 
+from .client import ClientError, Connection, connect
 from .filters import Filter
 from .functions import AggregateFunction, FunctionError, ScalarFunction, udaf, udf
 from .server import Plugin, PluginError, discover, serve
@@ -41,4 +42,7 @@ __all__ = [
     "PluginError",
     "serve",
     "discover",
+    "connect",
+    "Connection",
+    "ClientError",
 ]
