@@ -18,7 +18,8 @@ SHARED_TPCH := ../shared/tpch
 # Pinned Python packages: oracles, peers and the TPC-H generator.
 PY_PACKAGES := pyarrow==26.0.1 duckdb==1.4.2 datafusion==55.0.0 tpchgen-cli==4.0.0 \
 	grpcio==1.76.0 grpcio-tools==1.76.0 grpcio-health-checking==1.76.0 protobuf==6.33.6 \
-	cryptography==50.0.2 substrait-protobuf==0.85.0 adbc-driver-flightsql==1.13.0 adbc-driver-manager==1.13.0
+	cryptography==50.0.2 substrait-protobuf==0.85.0 adbc-driver-flightsql==1.13.0 adbc-driver-manager==1.13.0 \
+	numpy==2.4.6
 
 export ARBALEST_VENV := $(abspath $(VENV))
 
@@ -50,7 +51,7 @@ demo: setup build $(DATA)/sf$(SF)/.done
 	[ -n "$$addr" ] || { cat $$log; exit 1; }; \
 	$(BIN) tpch run --connect $$addr --data $(DATA)/sf$(SF) --verify
 
-test: setup build chromium postgres jdbc-driver isthmus test-go test-python conformance-report test-tpch test-cluster
+test: setup build chromium postgres jdbc-driver isthmus $(DATA)/sf0.1/.done test-go test-python conformance-report test-tpch test-cluster
 
 # Go tests. The plugin suites use the PostgreSQL test server (.ci/postgres.sh),
 # TPC-H SF 0.1, the .venv's Python (Python plugins) and gcc (native UDFs).
@@ -62,9 +63,11 @@ test-go: $(DATA)/sf0.1/.done
 	ARBALEST_INTEROP_REQUIRED=1 ARBALEST_ISTHMUS_LIB=$(abspath $(ISTHMUS_LIB)) \
 	$(GO) test -count=1 -timeout 20m ./...
 
-# The Python SDK's unit tests.
+# The Python SDK's tests, and the Python executor's (its cluster tests build
+# the Go binary and compare every function it advertises with the Go executor).
 test-python: setup
 	$(VPY) -m unittest discover -s sdk/python/tests
+	ARBALEST_TPCH_SF01=$(abspath $(DATA)/sf0.1) $(VPY) -m unittest discover -s workers/python/tests
 
 # The Arrow Flight SQL JDBC driver for the Flight SQL tests (Maven Central,
 # checked against its SHA-256).

@@ -105,7 +105,12 @@ func tryStart(e env, name string, ready *regexp.Regexp, args ...string) (*proc, 
 }
 
 func startProc(e env, name string, ready *regexp.Regexp, args ...string) (*proc, string, error) {
-	cmd := exec.Command(e.bin, args...)
+	return startCmd(exec.Command(e.bin, args...), name, ready)
+}
+
+// startCmd runs cmd; ready is matched against its stderr lines and its
+// first submatch returned.
+func startCmd(cmd *exec.Cmd, name string, ready *regexp.Regexp) (*proc, string, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	pr, pw := io.Pipe()
 	p := &proc{name: name, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
