@@ -56,7 +56,7 @@ func (pl *planner) plan(p logical.Plan) (exec.Node, error) {
 			return pl.task.split(s)
 		}
 		if pl.task != nil {
-			s, err := scan.NewScan(n.Source, n.Projection, n.Filters, n.Limit, pl.task.tasks)
+			s, err := scan.NewTaskScan(n.Source, n.Projection, n.Filters, n.Limit, pl.task.tasks)
 			if err != nil {
 				return nil, err
 			}

@@ -7,11 +7,11 @@ exactly one task. The split is the Go executor's (workers/go/internal/scan):
 - the files of a local_files item are the matches of the path (a file, a
   folder walked recursively for the format's extensions, skipping names
   that start with '.' or '_', or a glob), sorted by path;
-- Parquet: the non-empty row groups of all files in order, minus those the
-  item's best_effort_filter proves hold no matching row (statistics:
-  prune.py mirrors the Go pruner), are dealt in contiguous runs of about
-  equal rows over min(n, row groups) parts: a row group goes to the part
-  its midpoint falls in;
+- Parquet: the non-empty row groups of all files in order are dealt in
+  contiguous runs of about equal rows over min(n, row groups) parts: a row
+  group goes to the part its midpoint falls in. Then each task may skip
+  the row groups of its part that the item's best_effort_filter proves
+  hold no matching row (prune.py); the split does not depend on pruning;
 - CSV, JSON, Arrow: the files are dealt over min(n, files) parts, largest
   first, each to the part with the fewest bytes so far; a part reads its
   files in name order.
@@ -250,12 +250,13 @@ def read_split(item: ScanItem, tasks: int, partition: int) -> pa.Table:
                 rgm = md.row_group(rg)
                 if rgm.num_rows == 0:
                     continue
-                if item.prune and not prune.may_match(item.prune, pf, rgm, item.schema, cols):
-                    continue
                 kept.append((fi, rg, rgm.num_rows))
         mine = parquet_split(kept, tasks, partition)
         by_file: dict[int, list[int]] = {}
         for fi, rg in mine:
+            pf, cols = opened[fi]
+            if item.prune and not prune.may_match(item.prune, pf, pf.metadata.row_group(rg), item.schema, cols):
+                continue
             by_file.setdefault(fi, []).append(rg)
         for fi in sorted(by_file):
             pf, cols = opened[fi]

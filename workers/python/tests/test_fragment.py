@@ -169,9 +169,10 @@ class SalesTable(Base):
         got = sorted(read_all([res.outputs[0].path]).column(0).to_pylist())
         self.assertEqual(got, [r[0] for r in self.rows if r[1] == "r1"])
 
-    def test_pruning_mirrors_go(self):
+    def test_pruning_after_the_split(self):
         # ids are sorted: "id > 700" proves the row groups up to id 599
-        # hold no match, and the split is dealt over the other 3.
+        # hold no match. The split deals all 7 row groups (it does not
+        # depend on pruning); each task then skips its pruned ones.
         b = PlanBuilder()
         cond = b.call("gt:any_any", [b.col(0), b.lit_i64(700)], T.bool())
         read = b.read_files(self.path, self.NAMES, self.types, projection=[0], best_effort=cond)
@@ -184,9 +185,13 @@ class SalesTable(Base):
         kept = [rg for rg in range(pf.metadata.num_row_groups)
                 if prune.may_match(item.prune, pf, pf.metadata.row_group(rg), item.schema, ["id"])]
         self.assertEqual(kept, [4, 5, 6])  # row groups of 150 rows: 600-749, 750-899, 900-999
-        self.assertEqual(read_split(item, 3, 0).column(0).to_pylist(), list(range(600, 750)))
-        self.assertEqual(read_split(item, 3, 2).column(0).to_pylist(), list(range(900, 1000)))
-        self.assertEqual(read_split(item, 4, 3).num_rows, 0)
+        # 3 tasks: row groups 0-1, 2-3, 4-6 (midpoint rule over 1000 rows).
+        self.assertEqual(read_split(item, 3, 0).num_rows, 0)
+        self.assertEqual(read_split(item, 3, 1).num_rows, 0)
+        self.assertEqual(read_split(item, 3, 2).column(0).to_pylist(), list(range(600, 1000)))
+        # 4 tasks: 0-1, 2, 3-4, 5-6.
+        self.assertEqual(read_split(item, 4, 2).column(0).to_pylist(), list(range(600, 750)))
+        self.assertEqual(read_split(item, 4, 3).column(0).to_pylist(), list(range(750, 1000)))
         # Literals of another scale or kind are not comparable: no pruning.
         b = PlanBuilder()
         cond = b.call("lt:any_any", [b.col(3), b.lit_dec(-29999, 15, 4)], T.bool())

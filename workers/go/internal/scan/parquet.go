@@ -163,6 +163,7 @@ func planParquet(n *node, partitions int) error {
 	type rgRef struct {
 		file, rg int
 		rows     int64
+		match    bool // statistics say some row may pass the filters
 	}
 	var kept []rgRef
 	for fi, df := range n.files {
@@ -195,13 +196,19 @@ func planParquet(n *node, partitions int) error {
 			if rgm.NumRows() == 0 {
 				continue
 			}
-			if !pr.mayMatch(&pf, rgm) {
+			match := pr.mayMatch(&pf, rgm)
+			if !match && !n.splitFirst {
 				continue
 			}
-			kept = append(kept, rgRef{file: fi, rg: rg, rows: rgm.NumRows()})
+			kept = append(kept, rgRef{file: fi, rg: rg, rows: rgm.NumRows(), match: match})
 		}
 	}
-	pl.rowGroupsRead = len(kept)
+	pl.rowGroupsRead = 0
+	for _, r := range kept {
+		if r.match {
+			pl.rowGroupsRead++
+		}
+	}
 	np := max(1, min(partitions, len(kept)))
 	n.parts = np
 	pl.parts = make([][]pqUnit, np)
@@ -222,6 +229,12 @@ func planParquet(n *node, partitions int) error {
 				break
 			}
 			r := kept[i]
+			acc += r.rows
+			i++
+			if !r.match {
+				// Dealt (the split does not depend on pruning), not read.
+				continue
+			}
 			units := pl.parts[p]
 			if len(units) > 0 && units[len(units)-1].file == r.file {
 				units[len(units)-1].rowGroups = append(units[len(units)-1].rowGroups, r.rg)
@@ -229,8 +242,6 @@ func planParquet(n *node, partitions int) error {
 				units = append(units, pqUnit{file: r.file, rowGroups: []int{r.rg}})
 			}
 			pl.parts[p] = units
-			acc += r.rows
-			i++
 		}
 	}
 	return nil

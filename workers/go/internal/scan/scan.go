@@ -56,6 +56,10 @@ type node struct {
 	pq     *parquetPlan
 	groups [][]int // CSV, JSON, Arrow: file indexes per partition
 	csv    *csvOptions
+	// splitFirst deals Parquet row groups to partitions before pruning
+	// them (the task protocol's split, the same on every executor);
+	// otherwise only the row groups that may match are dealt.
+	splitFirst bool
 }
 
 var _ exec.Node = (*node)(nil)
@@ -74,6 +78,17 @@ var _ exec.Node = (*node)(nil)
 // Parquet footers are read here, so a missing, unreadable or corrupt file is
 // reported before execution.
 func NewScan(src *logical.TableSource, projection []int, filters []logical.Expr, limit int64, partitions int) (exec.Node, error) {
+	return newScan(src, projection, filters, limit, partitions, false)
+}
+
+// NewTaskScan is NewScan for the tasks of a stage: the split of the data
+// over the partitions (tasks) follows docs/protocol.md exactly and does
+// not depend on pruning, so executors of every kind read disjoint parts.
+func NewTaskScan(src *logical.TableSource, projection []int, filters []logical.Expr, limit int64, tasks int) (exec.Node, error) {
+	return newScan(src, projection, filters, limit, tasks, true)
+}
+
+func newScan(src *logical.TableSource, projection []int, filters []logical.Expr, limit int64, partitions int, splitFirst bool) (exec.Node, error) {
 	if src == nil || src.Schema == nil {
 		return nil, errors.New("scan: table source has no schema")
 	}
@@ -109,6 +124,7 @@ func NewScan(src *logical.TableSource, projection []int, filters []logical.Expr,
 		schema:     arrow.NewSchema(fields, nil),
 		filters:    filters,
 		limit:      limit,
+		splitFirst: splitFirst,
 	}
 	switch format {
 	case FormatParquet:
