@@ -23,7 +23,7 @@ PY_PACKAGES := pyarrow==26.0.1 duckdb==1.4.2 datafusion==55.0.0 tpchgen-cli==4.0
 
 export ARBALEST_VENV := $(abspath $(VENV))
 
-.PHONY: all build setup demo test test-go test-python conformance-report test-tpch test-cluster etcd chromium postgres docker jdbc-driver isthmus bench bench-udf proto clean fmt vet
+.PHONY: all build setup demo test test-go test-python conformance-report test-tpch test-cluster etcd chromium postgres docker jdbc-driver isthmus bench bench-udf bench-mixed proto clean fmt vet
 
 all: build
 
@@ -175,6 +175,12 @@ bench: setup build $(DATA)/sf$(BENCH_SF)/.done $(BALLISTA_VENV)/.installed
 	$(VPY) benchmarks/tpch_bench.py --suite all --arbalest $(BIN) --data $(DATA)/sf$(BENCH_SF) --sf $(BENCH_SF) \
 		--dist-config 3x1:3 --dist-config 3x2:6 --ballista-python $(BALLISTA_VENV)/bin/python --out docs/benchmarks.md
 	$(MAKE) --no-print-directory bench-udf
+	$(MAKE) --no-print-directory bench-mixed
+
+# A scheduler with a Go and a Python executor against one with two Go
+# executors, TPC-H SF $(BENCH_SF), answers verified.
+bench-mixed: setup build $(DATA)/sf$(BENCH_SF)/.done
+	$(VPY) benchmarks/mixed_bench.py --arbalest $(BIN) --data $(DATA)/sf$(BENCH_SF) --sf $(BENCH_SF) --out docs/benchmarks.md
 
 # User-defined functions: Python plugin UDFs against DataFusion-python's and
 # PySpark's, the native C and Go plugin functions against the built-in one,
