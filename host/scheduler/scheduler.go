@@ -900,8 +900,27 @@ func jobHasRunning(j *job) bool {
 
 // pick chooses the executor with the most free slots that may run t: one
 // that did not refuse it and whose capabilities cover req (an executor
-// that cannot is noted as refusing, with the reason).
+// that cannot is noted as refusing, with the reason). A retry goes to an
+// executor it has not failed on when one is free (in a mixed cluster
+// another kind of executor may well succeed).
 func pick(exs []*executor, t *task, now time.Time, req requirements) *executor {
+	if len(t.failedOn) > 0 {
+		var fresh []*executor
+		for _, e := range exs {
+			if !t.failedOn[e.meta.GetId()] {
+				fresh = append(fresh, e)
+			}
+		}
+		if len(fresh) > 0 && len(fresh) < len(exs) {
+			if e := pickFrom(fresh, t, now, req); e != nil {
+				return e
+			}
+		}
+	}
+	return pickFrom(exs, t, now, req)
+}
+
+func pickFrom(exs []*executor, t *task, now time.Time, req requirements) *executor {
 	var best *executor
 	for _, e := range exs {
 		if _, no := t.excluded[e.meta.GetId()]; no {
@@ -1045,6 +1064,10 @@ func (s *Scheduler) updateLocked(executorID string, st *clusterpb.TaskStatus) {
 		}
 		t.failures++
 		t.lastErr = st.GetError()
+		if t.failedOn == nil {
+			t.failedOn = map[string]bool{}
+		}
+		t.failedOn[executorID] = true
 		s.cfg.Logf("scheduler: %s attempt %d failed on %s: %s", t, t.attempt, executorID, t.lastErr)
 		s.resetTaskLocked(t)
 		s.failIfExhaustedLocked(j)

@@ -444,3 +444,55 @@ func fragmentRequirementsOf(t *testing.T, p logical.Plan) requirements {
 	}
 	return fragmentRequirements(pp)
 }
+
+// TestRetryOnAnotherExecutor: a task that failed on an executor is retried
+// on another one when there is one.
+func TestRetryOnAnotherExecutor(t *testing.T) {
+	s := newTestScheduler(t, Config{TaskAttempts: 2})
+	a, b := newFake(t, "a"), newFake(t, "b")
+	if err := s.Register(a.meta(8)); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := s.Submit(twoStages(), "", "", "q", nil)
+	maps := a.take(t, 2)
+	if err := s.Register(b.meta(1)); err != nil {
+		t.Fatal(err)
+	}
+	fail(s, "a", maps[0], "a bug of executor a")
+	// a has more free slots, but the retry goes to b.
+	retry := b.take(t, 1)[0]
+	if retry.GetTask().GetPartition() != maps[0].GetTask().GetPartition() {
+		t.Fatalf("b got %v", retry.GetTask())
+	}
+	succeed(s, "b", retry)
+	succeed(s, "a", maps[1])
+	for _, f := range []*fakeExecutor{a, b} {
+		f.mu.Lock()
+		ds := append([]*clusterpb.TaskDefinition(nil), f.tasks...)
+		f.tasks = nil
+		f.mu.Unlock()
+		for _, d := range ds {
+			succeed(s, f.id, d)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, _, _ := s.Status(id)
+		if st.GetState() == clusterpb.JobState_JOB_STATE_SUCCEEDED {
+			break
+		}
+		for _, f := range []*fakeExecutor{a, b} {
+			f.mu.Lock()
+			ds := append([]*clusterpb.TaskDefinition(nil), f.tasks...)
+			f.tasks = nil
+			f.mu.Unlock()
+			for _, d := range ds {
+				succeed(s, f.id, d)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job is %s", st.GetState())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -39,6 +39,8 @@ type task struct {
 	metrics   *clusterpb.TaskMetrics
 	// excluded are executors that refused the task, with the reason.
 	excluded map[string]string
+	// failedOn are executors an attempt failed on: a retry prefers others.
+	failedOn map[string]bool
 	// missed counts heartbeats of its executor that did not list it.
 	missed  int
 	started time.Time
