@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"google.golang.org/protobuf/encoding/protojson"
 	"os"
 
 	"github.com/arbalest/arbalest/substrait/producer"
@@ -17,6 +18,7 @@ func cmdSubstrait(ctx context.Context, args []string) error {
 	var sf sessionFlags
 	sf.add(fs)
 	format := fs.String("format", "table", "output format of run: table, csv, json, parquet or arrow")
+	target := fs.String("target", "", "from-sql: write the plan for a consumer that departs from the spec (datafusion)")
 	pos, err := parseFlags(fs, args[1:])
 	if err != nil {
 		return exitError(2)
@@ -34,7 +36,11 @@ func cmdSubstrait(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		js, err := producer.ToJSON(p)
+		pp, err := producer.ToProtoWith(p, producer.Options{Target: *target})
+		if err != nil {
+			return err
+		}
+		js, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(pp)
 		if err != nil {
 			return err
 		}

@@ -48,6 +48,9 @@ func (pr *producer) expr(e logical.Expr, in *logical.Schema) (*pb.Expression, er
 		}
 		return &pb.Expression{RexType: &pb.Expression_Literal_{Literal: lit}}, nil
 	case *logical.Call:
+		if x.Func == "extract" && x.UDF == nil && pr.opts.Target == "datafusion" {
+			return pr.datePart(x, in)
+		}
 		sf, err := pr.call(x, in)
 		if err != nil {
 			return nil, err
@@ -538,4 +541,38 @@ func (pr *producer) subquery(x *logical.Subquery, in *logical.Schema) (*pb.Expre
 		return nil, fmt.Errorf("subquery kind %s", x.Kind)
 	}
 	return &pb.Expression{RexType: &pb.Expression_Subquery_{Subquery: sq}}, nil
+}
+
+// datafusionParts names extract's components as DataFusion's date_part.
+var datafusionParts = map[string]string{
+	"YEAR": "year", "QUARTER": "quarter", "MONTH": "month", "DAY": "day", "DAY_OF_WEEK": "dow",
+	"DAY_OF_YEAR": "doy", "WEEK": "week", "HOUR": "hour", "MINUTE": "minute", "SECOND": "second", "EPOCH": "epoch",
+}
+
+// datePart writes extract for DataFusion (Options.Target): CAST(date_part(
+// 'component', x) AS <the call's type>).
+func (pr *producer) datePart(c *logical.Call, in *logical.Schema) (*pb.Expression, error) {
+	part, ok := datafusionParts[c.Options["component"]]
+	if !ok || len(c.Args) != 1 {
+		return nil, fmt.Errorf("extract: component %q has no DataFusion date_part", c.Options["component"])
+	}
+	x, err := pr.expr(c.Args[0], in)
+	if err != nil {
+		return nil, fmt.Errorf("extract argument: %w", err)
+	}
+	at, err := argShortName(c.Args[0])
+	if err != nil {
+		return nil, err
+	}
+	ref := pr.declare(extensions.StandardURNPrefix+"functions_datetime", "date_part:str_"+at)
+	lit := &pb.Expression{RexType: &pb.Expression_Literal_{Literal: &pb.Expression_Literal{
+		LiteralType: &pb.Expression_Literal_String_{String_: part}}}}
+	t, err := extensions.ToProtoType(c.T, c.NullableOut)
+	if err != nil {
+		return nil, err
+	}
+	call := &pb.Expression{RexType: &pb.Expression_ScalarFunction_{ScalarFunction: &pb.Expression_ScalarFunction{
+		FunctionReference: ref, Arguments: []*pb.FunctionArgument{valueArg(lit), valueArg(x)}, OutputType: t}}}
+	return &pb.Expression{RexType: &pb.Expression_Cast_{Cast: &pb.Expression_Cast{Type: t, Input: call,
+		FailureBehavior: pb.Expression_Cast_FAILURE_BEHAVIOR_THROW_EXCEPTION}}}, nil
 }

@@ -67,6 +67,11 @@ type Options struct {
 	// plan runs where the catalog is unknown (stage fragments on
 	// executors).
 	InlineTables bool
+	// Target adapts the plan to a consumer that departs from the spec:
+	// "" writes standard Substrait; "datafusion" writes extract(COMPONENT,
+	// x) as CAST(date_part('component', x) AS <type>), since DataFusion's
+	// consumer reads no enum arguments.
+	Target string
 }
 
 // ToProtoWith is ToProto with options.
@@ -78,6 +83,11 @@ func ToProtoWith(p logical.Plan, o Options) (out *pb.Plan, err error) {
 	}()
 	if p == nil {
 		return nil, fmt.Errorf("substrait producer: nil plan")
+	}
+	switch o.Target {
+	case "", "datafusion":
+	default:
+		return nil, fmt.Errorf("substrait producer: unknown target %q (want datafusion or none)", o.Target)
 	}
 	pr := &producer{urnAnchor: map[string]uint32{}, funcAnchor: map[funcKey]uint32{}, opts: o}
 	rel, err := pr.rel(p)
