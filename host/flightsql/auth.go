@@ -53,6 +53,18 @@ type tokens struct {
 	ttl time.Duration
 	mu  sync.Mutex
 	m   map[string]*tokenEntry
+	// dropped, when set, learns (outside the lock) the sessions of
+	// tokens that went: their Arbalest sessions are closed.
+	dropped func(session string)
+}
+
+func (t *tokens) drop(sessions []string) {
+	if t.dropped == nil {
+		return
+	}
+	for _, s := range sessions {
+		t.dropped(s)
+	}
 }
 
 type tokenEntry struct {
@@ -73,6 +85,8 @@ func (t *tokens) issue() string {
 	// scheduler's state store, tokens must never be.
 	var s [12]byte
 	_, _ = rand.Read(s[:])
+	var gone []string
+	defer func() { t.drop(gone) }()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.m) >= maxTokens {
@@ -82,6 +96,7 @@ func (t *tokens) issue() string {
 				oldest = k
 			}
 		}
+		gone = append(gone, t.m[oldest].session)
 		delete(t.m, oldest)
 	}
 	t.m[tok] = &tokenEntry{session: "flightsql-" + hex.EncodeToString(s[:]), used: time.Now()}
@@ -90,6 +105,8 @@ func (t *tokens) issue() string {
 
 // check finds the session of a token.
 func (t *tokens) check(tok string) (string, bool) {
+	var gone []string
+	defer func() { t.drop(gone) }()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.m[tok]
@@ -98,6 +115,7 @@ func (t *tokens) check(tok string) (string, bool) {
 	}
 	now := time.Now()
 	if t.ttl > 0 && now.Sub(e.used) > t.ttl {
+		gone = append(gone, e.session)
 		delete(t.m, tok)
 		return "", false
 	}
@@ -110,10 +128,13 @@ func (t *tokens) expire(now time.Time) {
 	if t.ttl <= 0 {
 		return
 	}
+	var gone []string
+	defer func() { t.drop(gone) }()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for k, e := range t.m {
 		if now.Sub(e.used) > t.ttl {
+			gone = append(gone, e.session)
 			delete(t.m, k)
 		}
 	}

@@ -3,6 +3,7 @@ package flightsql
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -151,4 +152,21 @@ func FuzzParseTemplate(f *testing.F) {
 			t.Fatalf("%q without parameters rendered as %q", q, out)
 		}
 	})
+}
+
+// TestExpiredTokensCloseSessions: tokens that expire, or are pushed out,
+// hand their sessions to the closer.
+func TestExpiredTokensCloseSessions(t *testing.T) {
+	tk := newTokens(time.Minute)
+	var closed []string
+	tk.dropped = func(s string) { closed = append(closed, s) }
+	a := tk.issue()
+	sa, _ := tk.check(a)
+	tk.expire(time.Now().Add(2 * time.Minute))
+	if len(closed) != 1 || closed[0] != sa {
+		t.Fatalf("closed %v, want [%s]", closed, sa)
+	}
+	if _, ok := tk.check(a); ok {
+		t.Fatal("an expired token still works")
+	}
 }

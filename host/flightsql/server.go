@@ -10,6 +10,7 @@
 package flightsql
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
@@ -139,6 +140,14 @@ func Start(sched *scheduler.Scheduler, srv *scheduler.Server, cfg Config) (*Serv
 		stop:    make(chan struct{}),
 		results: map[string]*result{}, prepared: map[string]*prepared{}, flights: map[string]flight.Client{},
 		dial: append([]grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg))}, dial...),
+	}
+	// A login that expires takes its Arbalest session with it.
+	s.auth.tokens.dropped = func(session string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.CloseSession(ctx, session); err != nil {
+			sched.Logf("flight sql: closing session %s: %v", session, err)
+		}
 	}
 	if err := s.registerSQLInfo(); err != nil {
 		return nil, err

@@ -1101,3 +1101,6 @@ func (s *Scheduler) rerunMapLocked(j *job, ff *clusterpb.FetchFailure) bool {
 	s.cfg.Logf("scheduler: job %s: outputs on executor %s could not be read; %d tasks run again", j.id, ex, n)
 	return true
 }
+
+// Logf logs through the scheduler's configured logger.
+func (s *Scheduler) Logf(format string, args ...any) { s.cfg.Logf(format, args...) }

@@ -121,6 +121,30 @@ func (s *Server) Session(id string) *engine.Session {
 	return ss
 }
 
+// CloseSession forgets a session: its tables, views and settings, and its
+// saved statements (a Flight SQL login that expired). Its running jobs
+// are not affected.
+func (s *Server) CloseSession(ctx context.Context, id string) error {
+	s.mu.Lock()
+	delete(s.sessions, id)
+	delete(s.seq, id)
+	s.mu.Unlock()
+	st := s.sched.cfg.Store
+	if st == nil {
+		return nil
+	}
+	recs, err := st.List(ctx, "sessions/"+hex.EncodeToString([]byte(id))+"/")
+	if err != nil {
+		return err
+	}
+	for k := range recs {
+		if err := st.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Server) RegisterExecutor(_ context.Context, req *clusterpb.RegisterExecutorRequest) (*clusterpb.RegisterExecutorResponse, error) {
 	if err := s.sched.Register(req.GetExecutor()); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
