@@ -23,7 +23,7 @@ PY_PACKAGES := pyarrow==26.0.1 duckdb==1.4.2 datafusion==55.0.0 tpchgen-cli==4.0
 
 export ARBALEST_VENV := $(abspath $(VENV))
 
-.PHONY: all build setup demo test test-go test-python conformance-report test-tpch test-cluster etcd chromium postgres docker jdbc-driver isthmus bench bench-udf bench-mixed proto clean fmt vet
+.PHONY: all build setup demo test test-go test-python conformance-report test-tpch test-cluster etcd chromium postgres docker minio jdbc-driver isthmus bench bench-udf bench-mixed proto clean fmt vet
 
 all: build
 
@@ -51,7 +51,7 @@ demo: setup build $(DATA)/sf$(SF)/.done
 	[ -n "$$addr" ] || { cat $$log; exit 1; }; \
 	$(BIN) tpch run --connect $$addr --data $(DATA)/sf$(SF) --verify
 
-test: setup build chromium postgres jdbc-driver isthmus $(DATA)/sf0.1/.done test-go test-python conformance-report test-tpch test-cluster
+test: setup build chromium postgres minio jdbc-driver isthmus $(DATA)/sf0.1/.done test-go test-python conformance-report test-tpch test-cluster
 
 # Go tests. The plugin suites use the PostgreSQL test server (.ci/postgres.sh),
 # TPC-H SF 0.1, the .venv's Python (Python plugins) and gcc (native UDFs).
@@ -61,6 +61,7 @@ test-go: $(DATA)/sf0.1/.done
 	ARBALEST_TPCH_SF01=$(abspath $(DATA)/sf0.1) ARBALEST_PYTHON=$(abspath $(VPY)) \
 	ARBALEST_FLIGHTSQL_REQUIRED=1 ARBALEST_FLIGHTSQL_JDBC_JAR=$(abspath $(JDBC_JAR)) \
 	ARBALEST_INTEROP_REQUIRED=1 ARBALEST_ISTHMUS_LIB=$(abspath $(ISTHMUS_LIB)) \
+	ARBALEST_OBJECTSTORE_REQUIRED=1 $$(.ci/minio.sh env | sed 's/^export //' | tr '\n' ' ') \
 	$(GO) test -count=1 -timeout 20m ./...
 
 # The Python SDK's tests, and the Python executor's (its cluster tests build
@@ -87,6 +88,11 @@ isthmus: $(ISTHMUS_LIB)/.done
 $(ISTHMUS_LIB)/.done: conformance/interop/isthmus/pom.xml
 	mvn -q -B -f conformance/interop/isthmus/pom.xml dependency:copy-dependencies -DoutputDirectory=$(abspath $(ISTHMUS_LIB))
 	touch $@
+
+# A MinIO server for the object store tests (.ci/minio.sh: built with go
+# install at a pinned version the first time, 127.0.0.1 only).
+minio:
+	.ci/minio.sh start
 
 # The PostgreSQL server of the plugin tests: Debian's postgresql, a cluster in
 # /tmp/arbalest-pg on 127.0.0.1:54329 (installed and started if needed).

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/arbalest/arbalest/cmd/arbalest/remote"
@@ -89,7 +88,7 @@ func (f *sessionFlags) runner(ctx context.Context) (r engine.Runner, close func(
 			c.Close()
 			return nil, nil, fmt.Errorf("--register %s: %w", name, err)
 		}
-		abs, err := filepath.Abs(path)
+		abs, err := worker.AbsLocation(path)
 		if err != nil {
 			c.Close()
 			return nil, nil, err
@@ -123,7 +122,7 @@ func (f *sessionFlags) session(ctx context.Context) (*engine.Session, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--register %s: %w", name, err)
 		}
-		abs, err := filepath.Abs(path)
+		abs, err := worker.AbsLocation(path)
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +164,7 @@ func (f *sessionFlags) flightSQL(ctx context.Context) (engine.Runner, func(), er
 			fr.Close()
 			return nil, nil, fmt.Errorf("--register %s: %w", name, err)
 		}
-		abs, err := filepath.Abs(path)
+		abs, err := worker.AbsLocation(path)
 		if err != nil {
 			fr.Close()
 			return nil, nil, err

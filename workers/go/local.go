@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/arbalest/arbalest/substrait/logical"
 	"github.com/arbalest/arbalest/workers/go/internal/exec"
 	"github.com/arbalest/arbalest/workers/go/internal/scan"
+	"github.com/arbalest/arbalest/workers/go/internal/storage"
 )
 
 // Options are the per-query settings of the local executor.
@@ -134,3 +136,16 @@ func (r *Result) PeakMemory() int64 { return r.tc.Mem.Peak() }
 
 // Analyze renders the plan with per-operator metrics (Options.Analyze).
 func (r *Result) Analyze() string { return exec.FormatAnalyze(r.node, r.tc.Metrics) }
+
+// IsRemote reports whether a location is in an object store (s3://...)
+// rather than a local path.
+func IsRemote(location string) bool { return storage.IsRemote(location) }
+
+// AbsLocation makes a local path absolute; object store locations stay
+// as they are.
+func AbsLocation(location string) (string, error) {
+	if storage.IsRemote(location) {
+		return location, nil
+	}
+	return filepath.Abs(location)
+}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/arbalest/arbalest/workers/go/internal/storage"
 )
 
 // Formats the scan reads.
@@ -73,6 +75,9 @@ func FormatFromPath(path string) (string, error) {
 	if f := formatOfName(path); f != "" {
 		return f, nil
 	}
+	if storage.IsRemote(path) {
+		return remoteFormat(path)
+	}
 	var candidates []string
 	if isGlob(path) {
 		m, err := filepath.Glob(path)
@@ -113,6 +118,9 @@ func FormatFromPath(path string) (string, error) {
 type dataFile struct {
 	Path string
 	Size int64
+	// store reads the file when it is in an object store; nil for a
+	// local file (see remote.go).
+	store storage.Store
 }
 
 func isGlob(path string) bool { return strings.ContainsAny(path, "*?[") }

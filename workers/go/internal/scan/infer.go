@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/arbalest/arbalest/workers/go/internal/storage"
 )
 
 // Infer reads the schema of the table at location in format (parquet, csv,
@@ -31,10 +33,12 @@ func Infer(ctx context.Context, format, location string, options map[string]stri
 	if err := ctx.Err(); err != nil {
 		return nil, -1, err
 	}
-	files, err := listFiles(f, location)
+	files, err := resolveFiles(ctx, f, location, options)
 	if err != nil {
 		return nil, -1, err
 	}
+	// Storage options (aws_...) were for resolveFiles.
+	options, _ = storage.SplitOptions(options)
 	switch f {
 	case FormatParquet:
 		if len(options) > 0 {

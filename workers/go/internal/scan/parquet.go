@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -23,6 +22,7 @@ import (
 // parquetFooter is what the scan knows about one Parquet file.
 type parquetFooter struct {
 	path   string
+	file   dataFile
 	meta   *metadata.FileMetaData
 	schema *arrow.Schema // as pqarrow reads it, before the type contract
 	// manifest maps top-level fields to their leaf columns.
@@ -30,11 +30,12 @@ type parquetFooter struct {
 }
 
 // readFooter reads and checks the metadata of a Parquet file.
-func readFooter(path string) (footer *parquetFooter, err error) {
+func readFooter(df dataFile) (footer *parquetFooter, err error) {
+	path := df.Path
 	err = guard(func() string { return path }, func() error {
-		f, err := os.Open(path)
+		f, err := df.open(context.Background())
 		if err != nil {
-			return fmt.Errorf("scan: %w", err)
+			return err
 		}
 		defer f.Close()
 		pf, err := file.NewParquetReader(f, file.WithReadProps(parquet.NewReaderProperties(memory.DefaultAllocator)))
@@ -51,7 +52,7 @@ func readFooter(path string) (footer *parquetFooter, err error) {
 		if err != nil {
 			return fmt.Errorf("scan: %s: unsupported Parquet schema: %w", path, err)
 		}
-		footer = &parquetFooter{path: path, meta: meta, schema: sc, manifest: manifest}
+		footer = &parquetFooter{path: path, file: df, meta: meta, schema: sc, manifest: manifest}
 		return nil
 	})
 	return footer, err
@@ -167,7 +168,7 @@ func planParquet(n *node, partitions int) error {
 	}
 	var kept []rgRef
 	for fi, df := range n.files {
-		footer, err := readFooter(df.Path)
+		footer, err := readFooter(df)
 		if err != nil {
 			return err
 		}
@@ -256,7 +257,7 @@ func inferParquet(files []dataFile) (*arrow.Schema, int64, error) {
 		first  string
 	)
 	for _, df := range files {
-		footer, err := readFooter(df.Path)
+		footer, err := readFooter(df)
 		if err != nil {
 			return nil, -1, err
 		}
@@ -284,7 +285,7 @@ type parquetReader struct {
 
 	// The open unit.
 	path   string
-	f      *os.File
+	f      dataSource
 	pf     *file.Reader
 	cols   []*pqarrow.ColumnReader // per distinct file field read
 	colOf  []int                   // output column -> cols index
@@ -312,9 +313,9 @@ func (r *parquetReader) openUnit(ctx context.Context, u pqUnit) error {
 		}
 		return nil
 	}
-	f, err := os.Open(pf.path)
+	f, err := pf.file.open(ctx)
 	if err != nil {
-		return fmt.Errorf("scan: %w", err)
+		return err
 	}
 	r.f = f
 	props := parquet.NewReaderProperties(r.mem)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -93,7 +92,7 @@ func (p *pqPartition) close() error {
 type nativeReader struct {
 	p     *pqPartition
 	pf    *pqFile
-	f     *os.File
+	f     dataSource
 	mem   *bufferPool
 	batch int
 
@@ -141,9 +140,9 @@ func openNative(p *pqPartition, u pqUnit) (*nativeReader, error) {
 		}
 		r.colOf = append(r.colOf, idx)
 	}
-	f, err := os.Open(pf.path)
+	f, err := pf.file.open(context.Background())
 	if err != nil {
-		return nil, fmt.Errorf("scan: %w", err)
+		return nil, err
 	}
 	r.f = f
 	return r, nil

@@ -112,7 +112,7 @@ func newScan(src *logical.TableSource, projection []int, filters []logical.Expr,
 	if partitions < 1 {
 		partitions = 1
 	}
-	files, err := listFiles(format, src.Location)
+	files, err := resolveFiles(context.Background(), format, src.Location, src.Options)
 	if err != nil {
 		return nil, err
 	}
