@@ -34,6 +34,7 @@ from substrait import algebra_pb2, plan_pb2, type_pb2
 from ._proto import plan_pb2 as apb
 from . import prune
 from .scan import ScanItem, normalize_format
+from .shuffle import _varint
 from .contract import (UnsupportedPlan, arrow_schema, arrow_type, engine_schema, engine_type, expr_type,
                     rel_types, with_nullability)
 
@@ -934,16 +935,6 @@ def _rewrite_avg_merge(rel: algebra_pb2.Rel, ext: _Extensions, udfs: list) -> No
 
 # ---- DataFusion's wire form ----
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 def _ld(fieldno: int, payload: bytes) -> bytes:
