@@ -61,7 +61,7 @@ test-go: $(DATA)/sf0.1/.done
 	ARBALEST_TPCH_SF01=$(abspath $(DATA)/sf0.1) ARBALEST_PYTHON=$(abspath $(VPY)) \
 	ARBALEST_FLIGHTSQL_REQUIRED=1 ARBALEST_FLIGHTSQL_JDBC_JAR=$(abspath $(JDBC_JAR)) \
 	ARBALEST_INTEROP_REQUIRED=1 ARBALEST_ISTHMUS_LIB=$(abspath $(ISTHMUS_LIB)) \
-	ARBALEST_OBJECTSTORE_REQUIRED=1 $$(.ci/minio.sh env | sed 's/^export //' | tr '\n' ' ') \
+	ARBALEST_OBJECTSTORE_REQUIRED=1 env $$(.ci/minio.sh env | sed 's/^export //') \
 	$(GO) test -count=1 -timeout 20m ./...
 
 # The Python SDK's tests, and the Python executor's (its cluster tests build
