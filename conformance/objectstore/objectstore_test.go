@@ -20,6 +20,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
@@ -191,7 +195,6 @@ func TestBadLocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.put(t, "bad/truncated/nation.parquet", nation[:len(nation)/2])
-	srv.put(t, "bad/notes.csv", []byte("a,b\n1,2\n"))
 
 	const wrongSecret = "not-the-secret-at-all"
 	cases := []struct {
@@ -238,12 +241,81 @@ func TestBadLocations(t *testing.T) {
 			t.Logf("%s (%s)", err, time.Since(start).Round(time.Millisecond))
 		})
 	}
-	t.Run("csv not supported yet", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		err := run(ctx, s, fmt.Sprintf("CREATE EXTERNAL TABLE badcsv STORED AS CSV LOCATION 's3://%s/bad/notes.csv' %s", bucket, srv.options(srv.access, srv.secret)))
-		if err == nil || !strings.Contains(err.Error(), "CSV") || !strings.Contains(err.Error(), "not supported yet") || !strings.Contains(err.Error(), "s3://"+bucket+"/bad/notes.csv") {
-			t.Fatalf("got %v", err)
+}
+
+// TestTextAndArrowFormatsFromS3 reads CSV, newline-delimited JSON and Arrow
+// IPC (file and stream) objects, as folders of several objects.
+func TestTextAndArrowFormatsFromS3(t *testing.T) {
+	srv := need(t)
+	var csv1, csv2, js strings.Builder
+	csv1.WriteString("id,name,price\n")
+	csv2.WriteString("id,name,price\n")
+	for i := range 2000 {
+		b := &csv1
+		if i >= 1000 {
+			b = &csv2
 		}
-	})
+		fmt.Fprintf(b, "%d,\"name, %d\",%d.%02d\n", i, i, i, i%100)
+		fmt.Fprintf(&js, "{\"id\": %d, \"name\": \"name, %d\", \"price\": %d.%02d}\n", i, i, i, i%100)
+	}
+	srv.put(t, "fmt/csv/part-0.csv", []byte(csv1.String()))
+	srv.put(t, "fmt/csv/part-1.csv", []byte(csv2.String()))
+	srv.put(t, "fmt/json/part-0.json", []byte(js.String()))
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "name", Type: arrow.BinaryTypes.String}}, nil)
+	bld := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	for i := range 2000 {
+		bld.Field(0).(*array.Int64Builder).Append(int64(i))
+		bld.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("name, %d", i))
+	}
+	rec := bld.NewRecordBatch()
+	defer rec.Release()
+	var file, stream bytes.Buffer
+	fw, err := ipc.NewFileWriter(&file, ipc.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(rec)
+	fw.Close()
+	sw := ipc.NewWriter(&stream, ipc.WithSchema(schema))
+	sw.Write(rec)
+	sw.Close()
+	srv.put(t, "fmt/arrow/file.arrow", file.Bytes())
+	srv.put(t, "fmt/arrows/stream.arrows", stream.Bytes())
+
+	s := standalone.NewSession(engine.ExecOptions{Partitions: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	opts := srv.options(srv.access, srv.secret)
+	for _, c := range []struct{ name, format, loc, want string }{
+		{"c", "CSV", "fmt/csv/", "2000|1999000|name, 999"},
+		{"j", "JSON", "fmt/json/", "2000|1999000|name, 999"},
+		{"a", "ARROW", "fmt/arrow/", "2000|1999000|name, 999"},
+		{"s", "ARROW", "fmt/arrows/", "2000|1999000|name, 999"},
+	} {
+		ddl := fmt.Sprintf("CREATE EXTERNAL TABLE %s STORED AS %s LOCATION 's3://%s/%s' %s", c.name, c.format, bucket, c.loc, opts)
+		if c.format == "CSV" {
+			ddl = fmt.Sprintf("CREATE EXTERNAL TABLE %s STORED AS CSV WITH HEADER ROW LOCATION 's3://%s/%s' %s", c.name, bucket, c.loc, opts)
+		}
+		if err := run(ctx, s, ddl); err != nil {
+			t.Fatalf("%s: %v", c.format, err)
+		}
+		var got string
+		err := s.Run(ctx, fmt.Sprintf("SELECT count(*), sum(id), max(name) FROM %s WHERE id < 1000 OR id >= 1000", c.name), func(r *engine.Result) error {
+			rows, err := engine.CollectText(ctx, r.Stream)
+			if err == nil && len(rows) == 1 {
+				var parts []string
+				for _, v := range rows[0] {
+					parts = append(parts, v.Text)
+				}
+				got = strings.Join(parts, "|")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", c.format, err)
+		}
+		if got != c.want {
+			t.Errorf("%s from %s: got %s, want %s", c.format, c.loc, got, c.want)
+		}
+	}
 }

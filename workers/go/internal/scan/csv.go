@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"unicode/utf8"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/arbalest/arbalest/substrait/logical"
 	"github.com/arbalest/arbalest/workers/go/internal/exec"
+	"github.com/arbalest/arbalest/workers/go/internal/storage"
 )
 
 // csvTypeSupported reports whether CSV text can be read as t.
@@ -32,7 +32,9 @@ func csvTypeSupported(t arrow.DataType) bool {
 }
 
 func planCSV(n *node, partitions int) error {
-	opt, err := parseCSVOptions(n.src.Options, n.src.Location)
+	// Storage options (aws_...) are for the files' location.
+	fileOpts, _ := storage.SplitOptions(n.src.Options)
+	opt, err := parseCSVOptions(fileOpts, n.src.Location)
 	if err != nil {
 		return err
 	}
@@ -57,7 +59,7 @@ type csvReader struct {
 	batch int
 
 	path    string
-	f       *os.File
+	f       io.ReadCloser
 	p       *csvParser
 	counted int64
 }
@@ -78,11 +80,12 @@ func (r *csvReader) file() string {
 }
 
 func (r *csvReader) openNext() error {
-	path := r.n.files[r.files[r.next_]].Path
+	df := r.n.files[r.files[r.next_]]
+	path := df.Path
 	r.next_++
-	f, err := os.Open(path)
+	f, err := df.openSequential(context.Background())
 	if err != nil {
-		return fmt.Errorf("scan: %w", err)
+		return err
 	}
 	r.path, r.f = path, f
 	r.p = newCSVParser(f, r.n.csv, path)
@@ -471,9 +474,9 @@ func inferCSV(files []dataFile, options map[string]string, location string) (*ar
 		return nil, -1, err
 	}
 	first := files[0]
-	f, err := os.Open(first.Path)
+	f, err := first.openSequential(context.Background())
 	if err != nil {
-		return nil, -1, fmt.Errorf("scan: %w", err)
+		return nil, -1, err
 	}
 	defer f.Close()
 	p := newCSVParser(f, opt, first.Path)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -20,7 +19,7 @@ import (
 
 // ipcFile reads the batches of one Arrow IPC file or stream.
 type ipcFile struct {
-	f      *os.File
+	f      dataSource
 	file   *ipc.FileReader // random-access format (ARROW1 magic)
 	stream *ipc.Reader     // stream format
 	idx    int
@@ -41,10 +40,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 var arrowMagic = []byte("ARROW1")
 
 // openIPCFile opens path in whichever IPC format it has.
-func openIPCFile(path string, mem memory.Allocator) (*ipcFile, error) {
-	f, err := os.Open(path)
+func openIPCFile(df dataFile, mem memory.Allocator) (*ipcFile, error) {
+	f, err := df.open(context.Background())
 	if err != nil {
-		return nil, fmt.Errorf("scan: %w", err)
+		return nil, err
 	}
 	out := &ipcFile{f: f}
 	head := make([]byte, len(arrowMagic))
@@ -59,7 +58,7 @@ func openIPCFile(path string, mem memory.Allocator) (*ipcFile, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("scan: %s: not a readable Arrow IPC file or stream: %w", path, err)
+		return nil, fmt.Errorf("scan: %s: not a readable Arrow IPC file or stream: %w", df.Path, err)
 	}
 	return out, nil
 }
@@ -136,7 +135,7 @@ func (r *ipcReader) file() string {
 func (r *ipcReader) openNext() error {
 	df := r.n.files[r.files[r.next_]]
 	r.next_++
-	x, err := openIPCFile(df.Path, r.mem)
+	x, err := openIPCFile(df, r.mem)
 	if err != nil {
 		return err
 	}
@@ -237,7 +236,7 @@ func inferIPC(files []dataFile) (*arrow.Schema, int64, error) {
 	for _, df := range files {
 		var s *arrow.Schema
 		err := guard(func() string { return df.Path }, func() error {
-			x, err := openIPCFile(df.Path, memory.DefaultAllocator)
+			x, err := openIPCFile(df, memory.DefaultAllocator)
 			if err != nil {
 				return err
 			}

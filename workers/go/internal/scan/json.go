@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"time"
 
@@ -66,7 +65,7 @@ type jsonReader struct {
 	outIdx []int         // output column -> build column
 
 	path    string
-	f       *os.File
+	f       io.ReadCloser
 	lr      *lineReader
 	counted int64
 	rb      *array.RecordBuilder
@@ -123,11 +122,12 @@ func (r *jsonReader) next(ctx context.Context) (arrow.RecordBatch, error) {
 			if r.next_ >= len(r.files) {
 				return nil, io.EOF
 			}
-			path := r.n.files[r.files[r.next_]].Path
+			df := r.n.files[r.files[r.next_]]
+			path := df.Path
 			r.next_++
-			f, err := os.Open(path)
+			f, err := df.openSequential(ctx)
 			if err != nil {
-				return nil, fmt.Errorf("scan: %w", err)
+				return nil, err
 			}
 			r.path, r.f, r.lr, r.counted = path, f, newLineReader(f), 0
 		}
@@ -365,9 +365,9 @@ func inferJSON(files []dataFile, options map[string]string) (*arrow.Schema, int6
 		}
 	}
 	first := files[0]
-	f, err := os.Open(first.Path)
+	f, err := first.openSequential(context.Background())
 	if err != nil {
-		return nil, -1, fmt.Errorf("scan: %w", err)
+		return nil, -1, err
 	}
 	defer f.Close()
 	lr := newLineReader(f)

@@ -4,6 +4,7 @@ package scan
 // dataFile.store is nil and open returns the *os.File itself.
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -16,10 +17,32 @@ import (
 // dataSource is an open file of a table: ranged reads plus the seeking
 // the Parquet reader uses to find the footer.
 type dataSource interface {
+	io.Reader
 	io.ReaderAt
 	io.Seeker
 	io.Closer
 }
+
+// remoteReadAhead is the read-ahead of a file read from start to end in
+// an object store (CSV, JSON, Arrow streams): one ranged request per this
+// many bytes instead of one per small read.
+const remoteReadAhead = 8 << 20
+
+// openSequential opens the file to read it from start to end.
+func (df dataFile) openSequential(ctx context.Context) (io.ReadCloser, error) {
+	src, err := df.open(ctx)
+	if err != nil || df.store == nil {
+		return src, err
+	}
+	return bufferedSource{Reader: bufio.NewReaderSize(src, remoteReadAhead), c: src}, nil
+}
+
+type bufferedSource struct {
+	*bufio.Reader
+	c io.Closer
+}
+
+func (b bufferedSource) Close() error { return b.c.Close() }
 
 // open opens the file for reading.
 func (df dataFile) open(ctx context.Context) (dataSource, error) {
@@ -51,9 +74,6 @@ func (s remoteSource) Close() error { return s.r.Close() }
 func resolveFiles(ctx context.Context, format, location string, options map[string]string) ([]dataFile, error) {
 	if !storage.IsRemote(location) {
 		return listFiles(format, location)
-	}
-	if format != FormatParquet {
-		return nil, fmt.Errorf("scan: %s: reading %s files from object stores is not supported yet (only Parquet is)", location, strings.ToUpper(format))
 	}
 	st, err := storage.New(location, options)
 	if err != nil {
