@@ -86,6 +86,10 @@ $(JDBC_JAR):
 ISTHMUS_LIB := .cache/isthmus-0.89.1
 isthmus: $(ISTHMUS_LIB)/.done
 $(ISTHMUS_LIB)/.done: conformance/interop/isthmus/pom.xml
+	@command -v mvn >/dev/null || { \
+		[ "$$(id -u)" = 0 ] || { echo "mvn is missing: install Debian's maven (apt-get install maven)"; exit 1; }; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q maven >/dev/null || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q maven >/dev/null; }; }
 	mvn -q -B -f conformance/interop/isthmus/pom.xml dependency:copy-dependencies -DoutputDirectory=$(abspath $(ISTHMUS_LIB))
 	touch $@
 
