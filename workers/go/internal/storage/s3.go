@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -435,41 +434,9 @@ func (r *s3Reader) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// withRetry runs one request under a per-attempt deadline, retrying
-// transient failures with jittered exponential backoff. The error names
-// location and op and carries no secret.
+// withRetry runs one S3 request under the store's retry policy.
 func (s *S3) withRetry(ctx context.Context, location, op string, bytes int64, fn func(context.Context) error) error {
-	timeout := s.cfg.Timeout + time.Duration(bytes>>20)*time.Second
-	wait := s.cfg.Backoff
-	var err error
-	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, timeout)
-		err = fn(actx)
-		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %s: %w", location, op, ctx.Err())
-		}
-		if timedOut {
-			err = fmt.Errorf("no answer within %s", timeout)
-		}
-		if attempt >= s.cfg.Attempts || !(timedOut || retryable(err)) {
-			if attempt > 1 {
-				return s.fail(location, fmt.Sprintf("%s (after %d attempts)", op, attempt), err)
-			}
-			return s.fail(location, op, err)
-		}
-		d := wait/2 + rand.N(wait/2+1)
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-			return fmt.Errorf("%s: %s: %w", location, op, ctx.Err())
-		}
-		wait = min(2*wait, maxBackoff)
-	}
+	return withRetry(ctx, s.cfg.Attempts, s.cfg.Backoff, s.cfg.Timeout, location, op, bytes, fn, retryable, s.fail)
 }
 
 // retryable reports whether err is worth another attempt: a throttle, a

@@ -122,8 +122,10 @@ func New(location string, options map[string]string) (Store, error) {
 	case SchemeS3, "s3a":
 		_, opts := SplitOptions(options)
 		return NewS3(opts)
+	case "http", "https":
+		return NewHTTP(), nil
 	default:
-		return nil, fmt.Errorf("%s: object store scheme %q is not supported yet (supported: local paths, s3://)", location, s)
+		return nil, fmt.Errorf("%s: object store scheme %q is not supported yet (supported: local paths, s3://, http(s)://)", location, s)
 	}
 }
 
