@@ -71,7 +71,7 @@ func NewServer(ctx context.Context, sched *Scheduler, infer catalog.Inferrer) (*
 		if err := sess.Run(ctx, string(recs[k]), func(r *engine.Result) error { return nil }); err != nil {
 			// A table whose files are gone stays gone; the rest of the
 			// session is rebuilt.
-			sched.cfg.Logf("scheduler: replaying %q of session %q: %v", recs[k], id, err)
+			sched.cfg.Logf("scheduler: replaying %q of session %q: %v", sql.RedactSecrets(string(recs[k])), id, err)
 		}
 		s.seq[string(id)] = max(s.seq[string(id)], n+1)
 	}
@@ -186,7 +186,8 @@ func (s *Server) submit(ctx context.Context, req *clusterpb.SubmitJobRequest) (s
 	query := "Substrait plan"
 	switch q := req.GetQuery().(type) {
 	case *clusterpb.SubmitJobRequest_Sql:
-		query = q.Sql
+		// Job records (REST API, web UI) show the statement without secrets.
+		query = sql.RedactSecrets(q.Sql)
 		stmts, err := sql.Parse(q.Sql)
 		if err != nil {
 			return "", err
