@@ -27,9 +27,14 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/arbalest/arbalest/cmd/arbalest/cluster"
+	"github.com/arbalest/arbalest/cmd/arbalest/remote"
 	"github.com/arbalest/arbalest/cmd/arbalest/standalone"
 	"github.com/arbalest/arbalest/conformance/tpch"
 	"github.com/arbalest/arbalest/host/engine"
+	"github.com/arbalest/arbalest/host/scheduler"
+	"github.com/arbalest/arbalest/sdk/client"
+	"github.com/arbalest/arbalest/workers/go/executor"
 )
 
 const bucket = "arbalest-conformance"
@@ -132,16 +137,7 @@ func TestTPCHFromS3(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
-	// Each table as a folder (prefix) of one file, with a marker file the
-	// listing must skip.
-	for _, tbl := range tpch.Tables {
-		data, err := os.ReadFile(filepath.Join(dir, tbl+".parquet"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv.put(t, fmt.Sprintf("tpch/%s/part-0.parquet", tbl), data)
-		srv.put(t, fmt.Sprintf("tpch/%s/_SUCCESS", tbl), nil)
-	}
+	uploadTPCH(t, srv, dir)
 
 	local := standalone.NewSession(engine.ExecOptions{})
 	if err := tpch.Register(ctx, local, dir); err != nil {
@@ -316,6 +312,65 @@ func TestTextAndArrowFormatsFromS3(t *testing.T) {
 		}
 		if got != c.want {
 			t.Errorf("%s from %s: got %s, want %s", c.format, c.loc, got, c.want)
+		}
+	}
+}
+
+// uploadTPCH puts each TPC-H table as a folder (prefix) of one file, with
+// a marker file the listing must skip.
+func uploadTPCH(t *testing.T, srv *server, dir string) {
+	t.Helper()
+	for _, tbl := range tpch.Tables {
+		data, err := os.ReadFile(filepath.Join(dir, tbl+".parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.put(t, fmt.Sprintf("tpch/%s/part-0.parquet", tbl), data)
+		srv.put(t, fmt.Sprintf("tpch/%s/_SUCCESS", tbl), nil)
+	}
+}
+
+// TestTPCHFromS3OnCluster runs the 22 queries from s3:// on a scheduler
+// and two executors (in one process, over gRPC and Flight): the executors
+// read their splits from the object store with the table's OPTIONS.
+func TestTPCHFromS3OnCluster(t *testing.T) {
+	srv := need(t)
+	dir := tpchDir(t)
+	uploadTPCH(t, srv, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	local := standalone.NewSession(engine.ExecOptions{})
+	if err := tpch.Register(ctx, local, dir); err != nil {
+		t.Fatal(err)
+	}
+	st, err := cluster.StartStandalone("127.0.0.1:0", 2, 2, t.TempDir(), scheduler.Config{Partitions: 3, Logf: func(string, ...any) {}},
+		executor.Config{Logf: func(string, ...any) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Stop()
+	if err := st.WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(ctx, st.Scheduler.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := &remote.Runner{C: c}
+	for _, tbl := range tpch.Tables {
+		ddl := fmt.Sprintf("CREATE EXTERNAL TABLE %s STORED AS PARQUET LOCATION 's3://%s/tpch/%s/' %s", tbl, bucket, tbl, srv.options(srv.access, srv.secret))
+		if err := run(ctx, r, ddl); err != nil {
+			t.Fatalf("%s: %v", tbl, err)
+		}
+	}
+	for q := 1; q <= 22; q++ {
+		want, got := tpch.Run(ctx, local, q), tpch.Run(ctx, r, q)
+		if want.Err != nil || got.Err != nil {
+			t.Fatalf("q%02d: local %v, cluster from s3 %v", q, want.Err, got.Err)
+		}
+		if err := tpch.Compare(got.Rows, want.Rows); err != nil {
+			t.Errorf("q%02d on the cluster from s3: %v", q, err)
 		}
 	}
 }
