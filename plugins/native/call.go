@@ -9,13 +9,12 @@ import "C"
 import (
 	"context"
 	"fmt"
+	"github.com/arbalest/arbalest/plugins/internal/nulls"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/cdata"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/arbalest/arbalest/substrait/logical"
 )
@@ -97,7 +96,7 @@ func (f *function) EvalScalar(ctx context.Context, args []arrow.Array, rows int)
 		return nil, err
 	}
 	if f.nullOnNull {
-		res = f.maskNulls(res, args, rows)
+		res = nulls.Mask(f.lib.mem, res, args, rows)
 	}
 	return res, nil
 }
@@ -207,49 +206,4 @@ func importArray(a *cdata.CArrowArray, dt arrow.DataType) (arr arrow.Array, err 
 		}
 	}()
 	return cdata.ImportCArrayWithType(a, dt)
-}
-
-// maskNulls makes the rows where an argument is NULL NULL in res (NULL on
-// NULL semantics, so that the library need not do it). The values stay in
-// the library's buffers; only the validity bitmap is new.
-func (f *function) maskNulls(res arrow.Array, args []arrow.Array, rows int) arrow.Array {
-	if res.DataType().ID() == arrow.NULL {
-		return res
-	}
-	var nullable []arrow.Array
-	for _, a := range args {
-		if a.NullN() > 0 {
-			nullable = append(nullable, a)
-		}
-	}
-	if len(nullable) == 0 {
-		return res
-	}
-	d := res.Data()
-	off := int64(d.Offset())
-	n := int64(rows)
-	buf := memory.NewResizableBuffer(f.lib.mem)
-	defer buf.Release()
-	buf.Resize(int(bitutil.BytesForBits(off + n)))
-	bits := buf.Bytes()
-	if vb := d.Buffers()[0]; vb != nil && res.NullN() > 0 {
-		copy(bits, vb.Bytes())
-	} else {
-		bitutil.SetBitsTo(bits, off, n, true)
-	}
-	for _, a := range nullable {
-		ad := a.Data()
-		// In place (left and out are the same bitmap at the same offset):
-		// AND is idempotent, so whether a word is read before or after it
-		// is written, the result is the same.
-		bitutil.BitmapAnd(bits, ad.Buffers()[0].Bytes(), off, int64(ad.Offset()), bits, off, n)
-	}
-	buffers := append([]*memory.Buffer{buf}, d.Buffers()[1:]...)
-	// The null count now, not lazily: a lazy count is computed on first
-	// use without synchronisation, a race if the result is shared.
-	nulls := rows - bitutil.CountSetBits(bits, int(off), rows)
-	nd := array.NewData(d.DataType(), rows, buffers, d.Children(), nulls, int(off))
-	defer nd.Release()
-	res.Release()
-	return array.MakeFromData(nd)
 }

@@ -10,12 +10,12 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/arbalest/arbalest/plugins"
+	"github.com/arbalest/arbalest/plugins/internal/nulls"
 	"github.com/arbalest/arbalest/plugins/pluginpb"
 	"github.com/arbalest/arbalest/substrait/logical"
 )
@@ -216,7 +216,7 @@ func (s *scalarImpl) EvalScalar(ctx context.Context, args []arrow.Array, rows in
 		}
 	}
 	if s.f.NullOnNull {
-		return nullOnNull(out, args)
+		return nulls.Mask(memory.DefaultAllocator, out, args, rows), nil
 	}
 	return out, nil
 }
@@ -243,37 +243,6 @@ func (s *scalarImpl) call(ctx context.Context, e *exchange, args []arrow.Array, 
 	col := res.Column(0)
 	col.Retain()
 	return col, nil
-}
-
-// nullOnNull sets result rows to NULL where any argument is NULL.
-func nullOnNull(res arrow.Array, args []arrow.Array) (arrow.Array, error) {
-	nulls := false
-	for _, a := range args {
-		if a.NullN() > 0 {
-			nulls = true
-		}
-	}
-	if !nulls {
-		return res, nil
-	}
-	defer res.Release()
-	n, off := res.Len(), res.Data().Offset()
-	bits := memory.NewResizableBuffer(memory.DefaultAllocator)
-	defer bits.Release()
-	bits.Resize(int(bitutil.BytesForBits(int64(off + n))))
-	v := bits.Bytes()
-	for i := range n {
-		ok := res.IsValid(i)
-		for _, a := range args {
-			ok = ok && a.IsValid(i)
-		}
-		bitutil.SetBitTo(v, off+i, ok)
-	}
-	d := res.Data()
-	buffers := append([]*memory.Buffer{bits}, d.Buffers()[1:]...)
-	nd := array.NewData(d.DataType(), n, buffers, d.Children(), array.UnknownNullCount, off)
-	defer nd.Release()
-	return array.MakeFromData(nd), nil
 }
 
 type aggregateImpl struct {
