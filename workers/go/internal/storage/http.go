@@ -118,52 +118,35 @@ func (r *httpReader) Close() error { return nil }
 
 // ReadAt reads len(p) bytes at off with one ranged GET (retried).
 func (r *httpReader) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("%s: negative offset %d", r.obj.Path, off)
-	}
-	if off >= r.obj.Size {
-		return 0, io.EOF
-	}
-	want := p
-	if rem := r.obj.Size - off; int64(len(want)) > rem {
-		want = want[:rem]
-	}
-	if len(want) == 0 {
-		return 0, nil
-	}
-	end := off + int64(len(want)) - 1
-	var n int
-	err := r.h.retry(r.ctx, r.obj.Path, fmt.Sprintf("read of bytes %d-%d", off, end), int64(len(want)), func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.obj.Path, nil)
-		if err != nil {
+	return readAt(r.obj.Path, r.obj.Size, p, off, func(want []byte, off int64) (int, error) {
+		end := off + int64(len(want)) - 1
+		var n int
+		err := r.h.retry(r.ctx, r.obj.Path, fmt.Sprintf("read of bytes %d-%d", off, end), int64(len(want)), func(ctx context.Context) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.obj.Path, nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Range", "bytes="+strconv.FormatInt(off, 10)+"-"+strconv.FormatInt(end, 10))
+			resp, err := r.h.client.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			switch {
+			case resp.StatusCode == http.StatusPartialContent:
+			case resp.StatusCode == http.StatusOK && off == 0 && resp.ContentLength == int64(len(want)):
+				// The whole file was asked for.
+			case resp.StatusCode == http.StatusOK:
+				return fmt.Errorf("the server ignores Range requests (answered 200 with the whole file)")
+			default:
+				return httpStatus{resp.StatusCode}
+			}
+			n, err = io.ReadFull(resp.Body, want)
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
 			return err
-		}
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(off, 10)+"-"+strconv.FormatInt(end, 10))
-		resp, err := r.h.client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		switch {
-		case resp.StatusCode == http.StatusPartialContent:
-		case resp.StatusCode == http.StatusOK && off == 0 && resp.ContentLength == int64(len(want)):
-			// The whole file was asked for.
-		case resp.StatusCode == http.StatusOK:
-			return fmt.Errorf("the server ignores Range requests (answered 200 with the whole file)")
-		default:
-			return httpStatus{resp.StatusCode}
-		}
-		n, err = io.ReadFull(resp.Body, want)
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return err
-	})
-	if err != nil {
+		})
 		return n, err
-	}
-	if len(want) < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
+	})
 }

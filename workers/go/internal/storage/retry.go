@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"time"
 )
@@ -44,4 +45,31 @@ func withRetry(ctx context.Context, attempts int, backoff, timeout time.Duration
 		}
 		wait = min(2*wait, maxBackoff)
 	}
+}
+
+// readAt is io.ReaderAt over an object of size bytes at path: it clamps
+// the range to the object, lets fetch fill it (one ranged request), and
+// answers io.EOF when the range ran past the end.
+func readAt(path string, size int64, p []byte, off int64, fetch func(want []byte, off int64) (int, error)) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("%s: negative offset %d", path, off)
+	}
+	if off >= size {
+		return 0, io.EOF
+	}
+	want := p
+	if rem := size - off; int64(len(want)) > rem {
+		want = want[:rem]
+	}
+	if len(want) == 0 {
+		return 0, nil
+	}
+	n, err := fetch(want, off)
+	if err != nil {
+		return n, err
+	}
+	if len(want) < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }

@@ -395,43 +395,26 @@ func (r *s3Reader) Close() error { return nil }
 // any io.ReaderAt it returns io.EOF with fewer bytes at the end of the
 // object.
 func (r *s3Reader) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("%s: negative offset %d", r.path, off)
-	}
-	if off >= r.size {
-		return 0, io.EOF
-	}
-	want := p
-	if rem := r.size - off; int64(len(want)) > rem {
-		want = want[:rem]
-	}
-	if len(want) == 0 {
-		return 0, nil
-	}
-	var n int
-	err := r.s.withRetry(r.ctx, r.path, fmt.Sprintf("read of bytes %d-%d", off, off+int64(len(want))-1), int64(len(want)), func(ctx context.Context) error {
-		opts := minio.GetObjectOptions{}
-		if err := opts.SetRange(off, off+int64(len(want))-1); err != nil {
+	return readAt(r.path, r.size, p, off, func(want []byte, off int64) (int, error) {
+		var n int
+		err := r.s.withRetry(r.ctx, r.path, fmt.Sprintf("read of bytes %d-%d", off, off+int64(len(want))-1), int64(len(want)), func(ctx context.Context) error {
+			opts := minio.GetObjectOptions{}
+			if err := opts.SetRange(off, off+int64(len(want))-1); err != nil {
+				return err
+			}
+			body, _, _, err := r.s.core.GetObject(ctx, r.bucket, r.key, opts)
+			if err != nil {
+				return err
+			}
+			defer body.Close()
+			n, err = io.ReadFull(body, want)
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
 			return err
-		}
-		body, _, _, err := r.s.core.GetObject(ctx, r.bucket, r.key, opts)
-		if err != nil {
-			return err
-		}
-		defer body.Close()
-		n, err = io.ReadFull(body, want)
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return err
-	})
-	if err != nil {
+		})
 		return n, err
-	}
-	if len(want) < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
+	})
 }
 
 // withRetry runs one S3 request under the store's retry policy.
